@@ -1,0 +1,26 @@
+// Command status is the Lambda function behind GET /uploads/{uploadId}: it
+// returns an upload's state and, once done, its result.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/s3ocr/s3ocr/internal/app"
+	"github.com/s3ocr/s3ocr/internal/config"
+)
+
+func main() {
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Fatalf("AWS config: %v", err)
+	}
+	api, err := app.StatusAPI(awsCfg, config.FromOS)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(api.GetUpload)
+}

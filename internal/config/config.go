@@ -1,0 +1,185 @@
+// Package config loads each function's settings from the environment, the
+// same variable names template.yaml sets. AWS endpoints, region and
+// credentials are not here: the SDK reads its own standard variables.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Common settings every function reads.
+type Common struct {
+	TableName    string // TABLE_NAME, required
+	BucketName   string // BUCKET_NAME, required
+	UploadPrefix string // UPLOAD_PREFIX, default "uploads/": the only prefix that triggers processing
+	ResultPrefix string // RESULT_PREFIX, default "results/": large results; must not overlap UploadPrefix
+	LogLevel     string // LOG_LEVEL, default "info"
+}
+
+// Upload configures the upload function.
+type Upload struct {
+	Common
+	Languages     []string      // OCR_LANGUAGES, default "eng": the languages the process function has installed
+	MaxBytes      int64         // MAX_UPLOAD_BYTES, default 20 MiB
+	PresignExpiry time.Duration // PRESIGN_EXPIRY, default 10m
+	UploadTTL     time.Duration // UPLOAD_TTL, default 24h
+}
+
+// Process configures the process function.
+type Process struct {
+	Common
+	TessdataPrefix string        // TESSDATA_PREFIX, default "/opt/share/tessdata" (the layer's)
+	MaxBytes       int64         // MAX_UPLOAD_BYTES, default 20 MiB
+	MaxPixels      int64         // MAX_PIXELS, default 60,000,000 per page
+	ResultTTL      time.Duration // RESULT_TTL, default 720h (30 days)
+	ClaimLease     time.Duration // CLAIM_LEASE, default 15m; used only when an invocation has no deadline
+	InlineResult   int           // INLINE_RESULT_BYTES, default 300,000: larger results go to S3 (items max 400 KB)
+}
+
+// Status configures the status function.
+type Status struct {
+	Common
+}
+
+// The variable names, in one place for the template test and the local stack.
+const (
+	EnvTable         = "TABLE_NAME"
+	EnvBucket        = "BUCKET_NAME"
+	EnvUploadPrefix  = "UPLOAD_PREFIX"
+	EnvResultPrefix  = "RESULT_PREFIX"
+	EnvLogLevel      = "LOG_LEVEL"
+	EnvLanguages     = "OCR_LANGUAGES"
+	EnvMaxBytes      = "MAX_UPLOAD_BYTES"
+	EnvPresignExpiry = "PRESIGN_EXPIRY"
+	EnvUploadTTL     = "UPLOAD_TTL"
+	EnvTessdata      = "TESSDATA_PREFIX"
+	EnvMaxPixels     = "MAX_PIXELS"
+	EnvResultTTL     = "RESULT_TTL"
+	EnvClaimLease    = "CLAIM_LEASE"
+	EnvInlineResult  = "INLINE_RESULT_BYTES"
+)
+
+// Getenv is how settings are looked up; os.Getenv in production.
+type Getenv func(string) string
+
+// reader collects the first error, so a function reports every bad setting
+// by name at start instead of failing later on first use.
+type reader struct {
+	get  Getenv
+	errs []string
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.get(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) required(name string) string {
+	v := strings.TrimSpace(r.get(name))
+	if v == "" {
+		r.errs = append(r.errs, name+" is required")
+	}
+	return v
+}
+
+func (r *reader) int64(name string, def int64) int64 {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		r.errs = append(r.errs, fmt.Sprintf("%s=%q is not a positive whole number", name, v))
+		return def
+	}
+	return n
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.errs = append(r.errs, fmt.Sprintf("%s=%q is not a positive duration like 10m or 720h", name, v))
+		return def
+	}
+	return d
+}
+
+func (r *reader) list(name, def string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(r.str(name, def), func(r rune) bool { return r == ',' || r == '+' || r == ' ' }) {
+		out = append(out, f)
+	}
+	return out
+}
+
+func (r *reader) err() error {
+	if len(r.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("configuration: %s", strings.Join(r.errs, "; "))
+}
+
+func (r *reader) common() Common {
+	c := Common{
+		TableName:    r.required(EnvTable),
+		BucketName:   r.required(EnvBucket),
+		UploadPrefix: r.str(EnvUploadPrefix, "uploads/"),
+		ResultPrefix: r.str(EnvResultPrefix, "results/"),
+		LogLevel:     r.str(EnvLogLevel, "info"),
+	}
+	if strings.HasPrefix(c.ResultPrefix, c.UploadPrefix) || strings.HasPrefix(c.UploadPrefix, c.ResultPrefix) {
+		r.errs = append(r.errs, fmt.Sprintf("%s=%q and %s=%q overlap: stored results would trigger processing", EnvUploadPrefix, c.UploadPrefix, EnvResultPrefix, c.ResultPrefix))
+	}
+	return c
+}
+
+// DefaultMaxBytes is the default upload size limit, 20 MiB.
+const DefaultMaxBytes = 20 << 20
+
+// LoadUpload reads the upload function's settings.
+func LoadUpload(get Getenv) (Upload, error) {
+	r := &reader{get: get}
+	c := Upload{
+		Common:        r.common(),
+		Languages:     r.list(EnvLanguages, "eng"),
+		MaxBytes:      r.int64(EnvMaxBytes, DefaultMaxBytes),
+		PresignExpiry: r.duration(EnvPresignExpiry, 10*time.Minute),
+		UploadTTL:     r.duration(EnvUploadTTL, 24*time.Hour),
+	}
+	return c, r.err()
+}
+
+// LoadProcess reads the process function's settings.
+func LoadProcess(get Getenv) (Process, error) {
+	r := &reader{get: get}
+	c := Process{
+		Common:         r.common(),
+		TessdataPrefix: r.str(EnvTessdata, "/opt/share/tessdata"),
+		MaxBytes:       r.int64(EnvMaxBytes, DefaultMaxBytes),
+		MaxPixels:      r.int64(EnvMaxPixels, 60_000_000),
+		ResultTTL:      r.duration(EnvResultTTL, 30*24*time.Hour),
+		ClaimLease:     r.duration(EnvClaimLease, 15*time.Minute),
+		InlineResult:   int(r.int64(EnvInlineResult, 300_000)),
+	}
+	return c, r.err()
+}
+
+// LoadStatus reads the status function's settings.
+func LoadStatus(get Getenv) (Status, error) {
+	r := &reader{get: get}
+	c := Status{Common: r.common()}
+	return c, r.err()
+}
+
+// FromOS reads the process environment.
+var FromOS Getenv = os.Getenv

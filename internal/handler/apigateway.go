@@ -1,0 +1,190 @@
+// Package handler adapts AWS event sources to the services: API Gateway HTTP
+// API (payload v2) requests to Uploads and Status, and S3 notifications to
+// the Processor. The Lambda functions, the local stack and the tests all call
+// these same methods.
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/service"
+)
+
+// MaxBodyBytes bounds request bodies: a create-upload request is a few
+// hundred bytes, and nothing else is posted to the API.
+const MaxBodyBytes = 16 << 10
+
+// API serves the HTTP API routes.
+type API struct {
+	Uploads *service.Uploads // for POST /uploads
+	Status  *service.Status  // for GET /uploads/{uploadId}
+	Log     *slog.Logger
+}
+
+// The route keys of template.yaml's HttpApi.
+const (
+	RouteCreateUpload = "POST /uploads"
+	RouteGetUpload    = "GET /uploads/{uploadId}"
+)
+
+// CreateUpload handles POST /uploads.
+func (a *API) CreateUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := requestBody(req)
+	if err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	var in service.CreateUploadRequest
+	if err := decodeJSON(body, &in); err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	out, err := a.Uploads.Create(ctx, in)
+	if err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	resp := jsonResponse(http.StatusCreated, out)
+	resp.Headers["Location"] = out.StatusURL
+	return resp, nil
+}
+
+// GetUpload handles GET /uploads/{uploadId}.
+func (a *API) GetUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	id := req.PathParameters["uploadId"]
+	out, err := a.Status.Get(ctx, id)
+	if err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	return jsonResponse(http.StatusOK, out), nil
+}
+
+// Route dispatches by the request's route key, for hosts that serve every
+// route from one handler (the local stack). In AWS each route has its own
+// function.
+func (a *API) Route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	switch req.RouteKey {
+	case RouteCreateUpload:
+		return a.CreateUpload(ctx, req)
+	case RouteGetUpload:
+		return a.GetUpload(ctx, req)
+	}
+	return a.fail(ctx, req, ocr.Errorf(ocr.ENOTFOUND, "no route %s %s", req.RequestContext.HTTP.Method, req.RawPath)), nil
+}
+
+func requestBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
+	// Base64 at most 4/3 the size: refuse before decoding what is too large.
+	if len(req.Body) > MaxBodyBytes*4/3+4 {
+		return nil, bodyTooLarge()
+	}
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(req.Body)
+		if err != nil {
+			return nil, ocr.Errorf(ocr.EINVALID, "the request body is not valid base64")
+		}
+		body = b
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, bodyTooLarge()
+	}
+	return body, nil
+}
+
+func bodyTooLarge() error {
+	return ocr.Errorf(ocr.EBODYTOOLARGE, "the request body is over %d bytes", MaxBodyBytes)
+}
+
+// decodeJSON decodes exactly one JSON object with only known fields, naming
+// what is wrong so a client developer can fix it from the message alone.
+func decodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return ocr.Errorf(ocr.EINVALID, "the request body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			return ocr.Errorf(ocr.EINVALID, "the request body is not valid JSON (at byte %d)", syn.Offset)
+		case errors.As(err, &typ):
+			return ocr.Errorf(ocr.EINVALID, "field %q must be a %s, not a JSON %s", typ.Field, typ.Type, typ.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return ocr.Errorf(ocr.EINVALID, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		default:
+			return ocr.Errorf(ocr.EINVALID, "the request body is not a valid JSON object: %v", err)
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return ocr.Errorf(ocr.EINVALID, "the request body has data after the JSON object")
+	}
+	return nil
+}
+
+// StatusCode maps an error code to its HTTP status. It is the one place
+// that does.
+func StatusCode(code string) int {
+	switch code {
+	case ocr.EINVALID, ocr.EFILENAME, ocr.ELANGUAGE, ocr.EBADID:
+		return http.StatusBadRequest
+	case ocr.ENOTFOUND:
+		return http.StatusNotFound
+	case ocr.EMETHOD:
+		return http.StatusMethodNotAllowed
+	case ocr.EBODYTOOLARGE, ocr.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case ocr.EUNSUPPORTED:
+		return http.StatusUnsupportedMediaType
+	case ocr.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error ocr.Error `json:"error"`
+}
+
+// fail turns err into an error response. Errors without a code are logged
+// with their detail and shown to the client only as "internal".
+func (a *API) fail(ctx context.Context, req events.APIGatewayV2HTTPRequest, err error) events.APIGatewayV2HTTPResponse {
+	code := ocr.ErrorCode(err)
+	status := StatusCode(code)
+	log := a.Log.With("route", req.RouteKey, "requestId", req.RequestContext.RequestID, "code", code, "status", status)
+	if status >= 500 {
+		log.ErrorContext(ctx, "request failed", "err", err)
+	} else {
+		log.InfoContext(ctx, "request refused", "reason", ocr.ErrorMessage(err))
+	}
+	return jsonResponse(status, ErrorBody{Error: ocr.Error{Code: code, Message: ocr.ErrorMessage(err)}})
+}
+
+func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(fmt.Sprintf(`{"error":{"code":%q,"message":"could not encode the response"}}`, ocr.EINTERNAL))
+	}
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: status,
+		Headers: map[string]string{
+			"Content-Type":           "application/json",
+			"Cache-Control":          "no-store",
+			"X-Content-Type-Options": "nosniff",
+		},
+		Body: string(b),
+	}
+}

@@ -1,0 +1,218 @@
+package handler_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"image"
+	pngenc "image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/s3ocr/s3ocr/internal/handler"
+	"github.com/s3ocr/s3ocr/internal/inmem"
+	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/service"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newAPI() (*handler.API, *inmem.Store) {
+	store := inmem.NewStore(nil)
+	objects := inmem.NewObjects()
+	return &handler.API{
+		Log: quiet,
+		Uploads: &service.Uploads{Store: store, Presigner: objects, Log: quiet, Languages: []string{"eng"},
+			MaxBytes: 1000, PresignExpiry: time.Minute, UploadTTL: time.Hour, UploadPrefix: "uploads/", Now: time.Now},
+		Status: &service.Status{Store: store, Objects: objects, Log: quiet, Now: time.Now},
+	}, store
+}
+
+func post(body string) events.APIGatewayV2HTTPRequest {
+	return events.APIGatewayV2HTTPRequest{RouteKey: handler.RouteCreateUpload, RawPath: "/uploads", Body: body}
+}
+
+func get(id string) events.APIGatewayV2HTTPRequest {
+	return events.APIGatewayV2HTTPRequest{RouteKey: handler.RouteGetUpload, RawPath: "/uploads/" + id, PathParameters: map[string]string{"uploadId": id}}
+}
+
+func errorOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) ocr.Error {
+	t.Helper()
+	var b handler.ErrorBody
+	if err := json.Unmarshal([]byte(resp.Body), &b); err != nil {
+		t.Fatalf("error body %q: %v", resp.Body, err)
+	}
+	return b.Error
+}
+
+func TestCreateUpload_AnswersCreatedWithPresignedPost(t *testing.T) {
+	api, store := newAPI()
+	resp, err := api.CreateUpload(context.Background(), post(`{"filename":"scan.png","contentType":"image/png","size":123,"languages":["eng"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusCreated || resp.Headers["Content-Type"] != "application/json" || resp.Headers["Cache-Control"] != "no-store" {
+		t.Fatalf("response = %d %v", resp.StatusCode, resp.Headers)
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &out); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := out["uploadId"].(string)
+	upload, _ := out["upload"].(map[string]any)
+	if !service.ValidUploadID(id) || upload["url"] == nil || upload["fields"] == nil || out["expiresAt"] == nil ||
+		out["statusUrl"] != "/uploads/"+id || resp.Headers["Location"] != "/uploads/"+id {
+		t.Fatalf("body = %s", resp.Body)
+	}
+	if _, err := store.Upload(context.Background(), id); err != nil {
+		t.Fatalf("upload not recorded: %v", err)
+	}
+}
+
+func TestCreateUpload_RefusesBadBodies(t *testing.T) {
+	api, _ := newAPI()
+	b64 := func(s string) events.APIGatewayV2HTTPRequest {
+		r := post(base64.StdEncoding.EncodeToString([]byte(s)))
+		r.IsBase64Encoded = true
+		return r
+	}
+	for _, tc := range []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+		code   string
+	}{
+		{"empty body", post(""), 400, ocr.EINVALID},
+		{"not JSON", post("filename=a.png"), 400, ocr.EINVALID},
+		{"truncated JSON", post(`{"filename":"a.png"`), 400, ocr.EINVALID},
+		{"array", post(`[1,2]`), 400, ocr.EINVALID},
+		{"wrong field type", post(`{"filename":"a.png","contentType":"image/png","size":"big"}`), 400, ocr.EINVALID},
+		{"unknown field", post(`{"filename":"a.png","contentType":"image/png","size":1,"sise":2}`), 400, ocr.EINVALID},
+		{"two objects", post(`{"filename":"a.png","contentType":"image/png","size":1}{}`), 400, ocr.EINVALID},
+		{"body too large", post(`{"filename":"` + strings.Repeat("x", handler.MaxBodyBytes) + `"}`), 413, ocr.EBODYTOOLARGE},
+		{"bad base64", func() events.APIGatewayV2HTTPRequest { r := post("%%%"); r.IsBase64Encoded = true; return r }(), 400, ocr.EINVALID},
+		{"base64 body validated too", b64(`{"filename":"a.png","contentType":"image/png","size":5000}`), 413, ocr.ETOOLARGE},
+		{"unsupported type", post(`{"filename":"a.pdf","contentType":"text/plain","size":1}`), 415, ocr.EUNSUPPORTED},
+		{"language", post(`{"filename":"a.png","contentType":"image/png","size":1,"languages":["klingon"]}`), 400, ocr.ELANGUAGE},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := api.CreateUpload(context.Background(), tc.req)
+			if err != nil {
+				t.Fatalf("handler error %v: API Gateway would answer 500", err)
+			}
+			e := errorOf(t, resp)
+			if resp.StatusCode != tc.status || e.Code != tc.code || e.Message == "" {
+				t.Fatalf("= %d %s; want %d %s", resp.StatusCode, resp.Body, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+func TestGetUpload_StatusAndNotFound(t *testing.T) {
+	api, _ := newAPI()
+	resp, _ := api.CreateUpload(context.Background(), post(`{"filename":"scan.png","contentType":"image/png","size":123}`))
+	var created service.CreatedUpload
+	json.Unmarshal([]byte(resp.Body), &created)
+
+	resp, _ = api.GetUpload(context.Background(), get(created.UploadID))
+	var st map[string]any
+	json.Unmarshal([]byte(resp.Body), &st)
+	if resp.StatusCode != 200 || st["status"] != "pending" || st["uploadId"] != created.UploadID || st["cached"] != false {
+		t.Fatalf("= %d %s", resp.StatusCode, resp.Body)
+	}
+	unknown, _ := service.NewUploadID()
+	resp, _ = api.GetUpload(context.Background(), get(unknown))
+	if e := errorOf(t, resp); resp.StatusCode != 404 || e.Code != ocr.ENOTFOUND {
+		t.Fatalf("unknown = %d %s", resp.StatusCode, resp.Body)
+	}
+	resp, _ = api.GetUpload(context.Background(), get("x"))
+	if e := errorOf(t, resp); resp.StatusCode != 400 || e.Code != ocr.EBADID {
+		t.Fatalf("malformed = %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+// failingStore fails every call, as DynamoDB does when unreachable.
+type failingStore struct{ *inmem.Store }
+
+func (failingStore) Upload(context.Context, string) (*ocr.Upload, error) {
+	return nil, errors.New("dial tcp 10.0.0.1:443: connection refused (secret detail)")
+}
+
+func TestGetUpload_InternalErrorsDoNotLeakDetail(t *testing.T) {
+	api, store := newAPI()
+	api.Status.Store = failingStore{store}
+	id, _ := service.NewUploadID()
+	resp, err := api.GetUpload(context.Background(), get(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := errorOf(t, resp); resp.StatusCode != 500 || e.Code != ocr.EINTERNAL || strings.Contains(resp.Body, "secret") {
+		t.Fatalf("= %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestStatusCode_EveryClientCodeIs4xx(t *testing.T) {
+	for _, code := range []string{ocr.EINVALID, ocr.EBODYTOOLARGE, ocr.EFILENAME, ocr.EUNSUPPORTED, ocr.ETOOLARGE, ocr.ELANGUAGE, ocr.EBADID, ocr.ENOTFOUND, ocr.EMETHOD} {
+		if s := handler.StatusCode(code); s < 400 || s > 499 {
+			t.Errorf("%s → %d", code, s)
+		}
+	}
+	if s := handler.StatusCode(ocr.EINTERNAL); s != 500 {
+		t.Errorf("internal → %d", s)
+	}
+}
+
+type countingEngine struct{ runs int }
+
+func (e *countingEngine) Recognize(context.Context, image.Image, []string) (*ocr.Page, error) {
+	e.runs++
+	return &ocr.Page{Text: "x"}, nil
+}
+func (e *countingEngine) Info() ocr.EngineInfo { return ocr.EngineInfo{Name: "fake", Version: "1"} }
+func (e *countingEngine) Languages() []string  { return []string{"eng"} }
+
+func TestS3Handle_DecodesKeysAndSkipsOtherEvents(t *testing.T) {
+	ctx := context.Background()
+	store, objects := inmem.NewStore(nil), inmem.NewObjects()
+	engine := &countingEngine{}
+	h := &handler.S3{Log: quiet, Processor: &service.Processor{
+		Store: store, Objects: objects, Engine: engine, Log: quiet, Now: time.Now,
+		MaxBytes: 1 << 20, MaxPixels: 1 << 20, ResultTTL: time.Hour, Lease: time.Minute,
+		UploadPrefix: "uploads/", ResultPrefix: "results/", InlineLimit: 1 << 16,
+	}}
+	id, _ := service.NewUploadID()
+	store.CreateUpload(ctx, &ocr.Upload{ID: id, Status: ocr.StatusPending, ContentType: "image/png", Languages: []string{"eng"}, ExpiresAt: time.Now().Add(time.Hour)})
+	var png bytes.Buffer
+	if err := pngenc.Encode(&png, image.NewGray(image.Rect(0, 0, 8, 8))); err != nil {
+		t.Fatal(err)
+	}
+	objects.Put(ctx, "uploads/"+id, "image/png", png.Bytes())
+	rec := func(name, key string) events.S3EventRecord {
+		return events.S3EventRecord{EventName: name, S3: events.S3Entity{Object: events.S3Object{Key: key}}}
+	}
+	// A removal is not processed; an undecodable key and a key that is not
+	// an upload are skipped without error (retrying cannot help them).
+	err := h.Handle(ctx, events.S3Event{Records: []events.S3EventRecord{
+		rec("ObjectRemoved:Delete", "uploads/"+id),
+		rec("ObjectCreated:Put", "%zz"),
+		rec("s3:ObjectCreated:Post", "results/x.json"),
+	}})
+	if err != nil || engine.runs != 0 {
+		t.Fatalf("Handle = %v, engine runs %d; want nil, 0", err, engine.runs)
+	}
+	// Keys arrive URL-encoded, as S3 and MinIO send them.
+	if err := h.Handle(ctx, events.S3Event{Records: []events.S3EventRecord{rec("ObjectCreated:Post", "uploads%2F"+id)}}); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := store.Upload(ctx, id); u.Status != ocr.StatusDone || engine.runs != 1 {
+		t.Fatalf("upload %s after the event, engine runs %d", u.Status, engine.runs)
+	}
+}

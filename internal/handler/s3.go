@@ -1,0 +1,56 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/s3ocr/s3ocr/internal/service"
+)
+
+// S3 handles S3 ObjectCreated notifications for the process function.
+type S3 struct {
+	Processor *service.Processor
+	Log       *slog.Logger
+}
+
+// Handle processes every record of the event. It returns an error only when
+// a record failed in a way a retry can fix; Lambda then retries the whole
+// event, which is safe because processing is idempotent (finished uploads are
+// skipped, results are claimed once).
+func (h *S3) Handle(ctx context.Context, ev events.S3Event) error {
+	var errs []error
+	for i, rec := range ev.Records {
+		// AWS names the event "ObjectCreated:Post"; MinIO "s3:ObjectCreated:Post".
+		if !strings.Contains(rec.EventName, "ObjectCreated:") {
+			h.Log.InfoContext(ctx, "not an ObjectCreated event; ignored", "event", rec.EventName)
+			continue
+		}
+		key, err := objectKey(rec.S3.Object)
+		if err != nil {
+			h.Log.WarnContext(ctx, "undecodable object key; ignored", "key", rec.S3.Object.Key, "err", err)
+			continue
+		}
+		if _, err := h.Processor.Process(ctx, key); err != nil {
+			h.Log.ErrorContext(ctx, "record failed; the event will be retried", "record", i, "key", key, "err", err)
+			errs = append(errs, fmt.Errorf("record %d (%s): %w", i, key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// objectKey undoes the URL encoding S3 applies to keys in notifications
+// ("uploads%2Fabc", spaces as "+"). URLDecodedKey is filled only when the
+// event was decoded with aws-lambda-go's unmarshaller, not when an event is
+// built in code.
+func objectKey(o events.S3Object) (string, error) {
+	if o.URLDecodedKey != "" {
+		return o.URLDecodedKey, nil
+	}
+	return url.QueryUnescape(o.Key)
+}

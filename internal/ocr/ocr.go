@@ -1,0 +1,151 @@
+// Package ocr is the s3ocr domain: uploads, documents, results and the error
+// codes a user can see, plus the services that hold the rules (creating an
+// upload, reading an uploaded object into a result, reporting status).
+//
+// It imports nothing from AWS. The outside world reaches it through the small
+// interfaces in store.go, implemented by internal/dynamostore, internal/s3store
+// and internal/tesseract, and by in-memory fakes in internal/inmem for tests.
+package ocr
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// Status is where an upload is in its life.
+type Status string
+
+// The states of an upload. Pending and processing move forward only; done and
+// failed are terminal.
+const (
+	StatusPending    Status = "pending"    // presigned, object not yet seen
+	StatusProcessing Status = "processing" // object seen, OCR under way (here or by another upload with the same content)
+	StatusDone       Status = "done"       // result available
+	StatusFailed     Status = "failed"     // permanent failure, see Upload.Error
+)
+
+// Terminal reports whether no further change can happen to an upload in s.
+func (s Status) Terminal() bool { return s == StatusDone || s == StatusFailed }
+
+// Upload is one client's request to have one document read. Its ID is the only
+// handle a client gets; the object key is derived from it, never from the
+// filename.
+type Upload struct {
+	ID          string
+	Status      Status
+	Filename    string // sanitised, for display only
+	ContentType string // as declared by the client
+	Size        int64  // declared size: the POST policy's upper bound
+	Languages   []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ExpiresAt   time.Time // TTL; an upload past it does not exist
+
+	// Set once the object has been read.
+	Document        *Document
+	ResultKey       string    // key of the ResultRecord this upload reads from
+	Cached          bool      // the result was computed for other bytes-identical content
+	ProcessingSince time.Time // when the upload entered processing
+	Error           *Error    // set when Status is failed
+}
+
+// Document describes the uploaded bytes as the service found them.
+type Document struct {
+	SHA256      string `json:"sha256"`
+	ContentType string `json:"contentType"` // sniffed from the bytes
+	Size        int64  `json:"size"`
+	Pages       int    `json:"pages,omitempty"`
+}
+
+// Options are the choices that change what OCR produces for the same bytes.
+// Everything that can change the output belongs here, because results are
+// shared between uploads whose content and options are equal.
+type Options struct {
+	Languages []string
+}
+
+// ResultKey names the result for content with the given SHA-256 (hex), read
+// with these options by the given engine version. Uploads of the same bytes
+// with equal options share one key and so one OCR run.
+//
+// Language order is kept: Tesseract treats the first language as primary, so
+// "eng+deu" and "deu+eng" can read differently.
+func (o Options) ResultKey(contentSHA256, engineVersion string) string {
+	h := sha256.Sum256([]byte("langs=" + strings.Join(o.Languages, "+") + "\nengine=" + engineVersion + "\npipeline=" + PipelineVersion))
+	return contentSHA256 + "-" + hex.EncodeToString(h[:8])
+}
+
+// PipelineVersion changes whenever preprocessing or result assembly changes in
+// a way that alters results, so that old cached results are not reused.
+const PipelineVersion = "1"
+
+// Result is what OCR read from one document.
+type Result struct {
+	Text       string     `json:"text"`       // whole document; pages joined by form feeds
+	Confidence float64    `json:"confidence"` // 0–1, mean over words
+	Languages  []string   `json:"languages"`
+	Pages      []Page     `json:"pages"`
+	Engine     EngineInfo `json:"engine"`
+}
+
+// EngineInfo names the OCR engine that produced a result.
+type EngineInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Page is one page of a result. Coordinates are page pixels, origin top left.
+type Page struct {
+	Number     int     `json:"number"` // from 1
+	Width      int     `json:"width,omitempty"`
+	Height     int     `json:"height,omitempty"`
+	Text       string  `json:"text"`
+	Confidence float64 `json:"confidence"` // 0–1
+	Lines      []Line  `json:"lines,omitempty"`
+}
+
+// Line is one text line in reading order.
+type Line struct {
+	Text       string  `json:"text"`
+	Confidence float64 `json:"confidence"`
+	BBox       BBox    `json:"bbox"`
+	Words      []Word  `json:"words,omitempty"`
+}
+
+// Word is one recognised word.
+type Word struct {
+	Text       string  `json:"text"`
+	Confidence float64 `json:"confidence"`
+	BBox       BBox    `json:"bbox"`
+}
+
+// BBox is a box as [x0, y0, x1, y1] in page pixels, x1/y1 exclusive.
+type BBox [4]int
+
+// ResultState is where a shared result is in its life.
+type ResultState string
+
+// The states of a ResultRecord.
+const (
+	ResultProcessing ResultState = "processing" // claimed; Owner holds a lease until LeaseUntil
+	ResultDone       ResultState = "done"
+	ResultFailed     ResultState = "failed" // the content itself cannot be read; Error says why
+)
+
+// ResultRecord is the stored outcome of reading one content with one set of
+// options, shared by every upload of that content.
+type ResultRecord struct {
+	Key        string
+	State      ResultState
+	Owner      string    // upload id holding the claim while processing
+	LeaseUntil time.Time // a processing claim past this may be taken over
+	Document   Document
+	Result     *Result // inline result, when it fits in a store item
+	ObjectKey  string  // object holding the result JSON, when it did not fit
+	Error      *Error  // when State is failed
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	ExpiresAt  time.Time // TTL; a record past it does not exist
+}

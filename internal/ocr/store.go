@@ -1,0 +1,112 @@
+package ocr
+
+import (
+	"context"
+	"image"
+	"io"
+	"time"
+)
+
+// Store keeps uploads and shared results. Every read treats an item whose
+// ExpiresAt has passed as absent, because DynamoDB deletes expired items
+// lazily, sometimes days late. Implementations: dynamostore (DynamoDB) and
+// inmem (tests). Both must pass storetest.
+type Store interface {
+	// CreateUpload stores a new upload. It fails if the id exists.
+	CreateUpload(ctx context.Context, u *Upload) error
+
+	// Upload returns the upload with the id, or an *Error with code
+	// ENOTFOUND when there is none or it has expired.
+	Upload(ctx context.Context, id string) (*Upload, error)
+
+	// TransitionUpload applies ch to the upload if its current status is one
+	// of from. It returns false, and changes nothing, when the upload is
+	// missing, expired or in another status. Fields of ch left at their zero
+	// value are not changed, except Status, which is always set.
+	TransitionUpload(ctx context.Context, id string, from []Status, ch UploadChange) (bool, error)
+
+	// Result returns the result record with the key, or an *Error with code
+	// ENOTFOUND when there is none or it has expired.
+	Result(ctx context.Context, key string) (*ResultRecord, error)
+
+	// ClaimResult stores rec (State processing, Owner and LeaseUntil set) if
+	// no live record has its key, or the live one is processing with a lease
+	// that ended before now. It returns false and the current record when
+	// someone else holds it or it is already finished.
+	ClaimResult(ctx context.Context, rec *ResultRecord, now time.Time) (bool, *ResultRecord, error)
+
+	// AddWaiter records that the upload waits for the result, if the record
+	// is still processing. It returns false when the record is missing or no
+	// longer processing (read it again and link to it).
+	AddWaiter(ctx context.Context, key, uploadID string) (bool, error)
+
+	// CompleteResult replaces the processing record with rec (State done or
+	// failed) if rec.Owner still holds the claim, and returns the ids of the
+	// uploads that were waiting. It returns an *Error with code ENOTFOUND
+	// when the claim was lost. It returns ErrItemTooLarge, and stores
+	// nothing, when rec does not fit in one item.
+	CompleteResult(ctx context.Context, rec *ResultRecord) (waiters []string, err error)
+
+	// ReleaseClaim deletes the processing record if owner holds it, so that a
+	// retry can claim at once instead of waiting for the lease to end.
+	ReleaseClaim(ctx context.Context, key, owner string) error
+
+	// ExtendResult moves a finished record's expiry to at least until, so a
+	// result reused by a new upload lives at least as long as that upload.
+	ExtendResult(ctx context.Context, key string, until time.Time) error
+}
+
+// ErrItemTooLarge is returned by Store.CompleteResult when a record does not
+// fit in one store item (DynamoDB's 400 KB).
+var ErrItemTooLarge = Errorf(EINTERNAL, "result too large for one item")
+
+// UploadChange is a change of an upload's status and what comes with it.
+type UploadChange struct {
+	Status          Status
+	UpdatedAt       time.Time
+	Document        *Document
+	ResultKey       string
+	Cached          bool
+	ProcessingSince time.Time
+	Error           *Error
+}
+
+// Objects reads and writes objects in the bucket.
+type Objects interface {
+	// Open streams the object. It returns an *Error with code
+	// EOBJECTNOTFOUND when there is no such object.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+
+	// Put stores body under key.
+	Put(ctx context.Context, key, contentType string, body []byte) error
+}
+
+// Presigner makes browser uploads possible without credentials.
+type Presigner interface {
+	// PresignPost returns a POST form that lets its holder store one object
+	// at key, with exactly contentType and at most maxSize bytes, until
+	// expires.
+	PresignPost(ctx context.Context, key, contentType string, maxSize int64, expires time.Time) (*PresignedPost, error)
+}
+
+// PresignedPost is an HTML form upload: POST multipart/form-data to URL with
+// every field of Fields, and the file last in a part named "file".
+type PresignedPost struct {
+	URL    string            `json:"url"`
+	Fields map[string]string `json:"fields"`
+}
+
+// Engine reads text from page images.
+type Engine interface {
+	// Recognize reads one page. It returns an *Error with code EOCRFAILED
+	// when the image cannot be read and ELANGUAGE when a language is not
+	// installed; other errors are the engine's own failure.
+	Recognize(ctx context.Context, img image.Image, langs []string) (*Page, error)
+
+	// Info names the engine and its version; the version is part of every
+	// result key.
+	Info() EngineInfo
+
+	// Languages lists the installed language codes.
+	Languages() []string
+}

@@ -1,0 +1,418 @@
+// Package storetest holds the behaviour every ocr.Store must have. The
+// in-memory store and the DynamoDB store both run it, so unit tests written
+// against the fake mean the same as they would against DynamoDB.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/s3ocr/s3ocr/internal/ocr"
+)
+
+// Clock is a settable clock for stores under test.
+type Clock struct{ t atomic.Int64 }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return time.Unix(0, c.t.Load()).UTC() }
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) { c.t.Store(t.UnixNano()) }
+
+// NewStore returns an empty store that reads the time from clock. Stores
+// that share a database should use a fresh table or key space each call.
+type NewStore func(t *testing.T, clock *Clock) ocr.Store
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// Run runs the contract against stores made by newStore.
+func Run(t *testing.T, newStore NewStore) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s ocr.Store, c *Clock)
+	}{
+		{"UploadRoundTrip", testUploadRoundTrip},
+		{"CreateUploadTwiceFails", testCreateUploadTwice},
+		{"UnknownUploadIsNotFound", testUnknownUpload},
+		{"ExpiredUploadIsNotFound", testExpiredUpload},
+		{"TransitionOnlyFromListedStatus", testTransition},
+		{"UnknownResultIsNotFound", testUnknownResult},
+		{"ClaimIsExclusiveUntilLeaseEnds", testClaimExclusive},
+		{"ClaimOfFinishedResultFails", testClaimFinished},
+		{"ClaimOfExpiredResultSucceeds", testClaimExpired},
+		{"ConcurrentClaimsOneWinner", testConcurrentClaims},
+		{"WaitersReturnedOnComplete", testWaiters},
+		{"CompleteByLostOwnerFails", testCompleteLost},
+		{"ResultRoundTrip", testResultRoundTrip},
+		{"FailedResultKeepsError", testFailedResult},
+		{"TooLargeResultIsRefused", testTooLarge},
+		{"ReleaseOnlyByOwner", testRelease},
+		{"ExtendNeverShortens", testExtend},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Clock{}
+			c.Set(t0)
+			tc.fn(t, newStore(t, c), c)
+		})
+	}
+}
+
+var ctx = context.Background()
+
+func newUpload(id string) *ocr.Upload {
+	return &ocr.Upload{
+		ID: id, Status: ocr.StatusPending, Filename: "scan.png", ContentType: "image/png",
+		Size: 12345, Languages: []string{"eng", "deu"},
+		CreatedAt: t0, UpdatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour),
+	}
+}
+
+func mustCreate(t *testing.T, s ocr.Store, u *ocr.Upload) {
+	t.Helper()
+	if err := s.CreateUpload(ctx, u); err != nil {
+		t.Fatalf("CreateUpload: %v", err)
+	}
+}
+
+func mustUpload(t *testing.T, s ocr.Store, id string) *ocr.Upload {
+	t.Helper()
+	u, err := s.Upload(ctx, id)
+	if err != nil {
+		t.Fatalf("Upload(%s): %v", id, err)
+	}
+	return u
+}
+
+func testUploadRoundTrip(t *testing.T, s ocr.Store, _ *Clock) {
+	want := newUpload("u1")
+	mustCreate(t, s, want)
+	got := mustUpload(t, s, "u1")
+	if got.ID != want.ID || got.Status != want.Status || got.Filename != want.Filename ||
+		got.ContentType != want.ContentType || got.Size != want.Size ||
+		!slices.Equal(got.Languages, want.Languages) || !got.CreatedAt.Equal(want.CreatedAt) ||
+		!got.ExpiresAt.Equal(want.ExpiresAt) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+	if got.Document != nil || got.Error != nil || got.ResultKey != "" || got.Cached {
+		t.Fatalf("new upload has processing fields set: %+v", got)
+	}
+}
+
+func testCreateUploadTwice(t *testing.T, s ocr.Store, _ *Clock) {
+	mustCreate(t, s, newUpload("u1"))
+	if err := s.CreateUpload(ctx, newUpload("u1")); err == nil {
+		t.Fatal("second CreateUpload with the same id succeeded")
+	}
+}
+
+func testUnknownUpload(t *testing.T, s ocr.Store, _ *Clock) {
+	_, err := s.Upload(ctx, "nope")
+	if !ocr.NotFound(err) {
+		t.Fatalf("Upload(unknown) = %v, want not_found", err)
+	}
+}
+
+func testExpiredUpload(t *testing.T, s ocr.Store, c *Clock) {
+	mustCreate(t, s, newUpload("u1"))
+	c.Set(t0.Add(24*time.Hour + time.Second))
+	if _, err := s.Upload(ctx, "u1"); !ocr.NotFound(err) {
+		t.Fatalf("Upload(expired) = %v, want not_found", err)
+	}
+	ok, err := s.TransitionUpload(ctx, "u1", []ocr.Status{ocr.StatusPending}, ocr.UploadChange{Status: ocr.StatusProcessing})
+	if err != nil || ok {
+		t.Fatalf("TransitionUpload(expired) = %v, %v; want false, nil", ok, err)
+	}
+}
+
+func testTransition(t *testing.T, s ocr.Store, _ *Clock) {
+	mustCreate(t, s, newUpload("u1"))
+	doc := &ocr.Document{SHA256: strings.Repeat("ab", 32), ContentType: "image/png", Size: 999, Pages: 1}
+	since := t0.Add(time.Minute)
+	ok, err := s.TransitionUpload(ctx, "u1", []ocr.Status{ocr.StatusPending}, ocr.UploadChange{
+		Status: ocr.StatusProcessing, UpdatedAt: since, Document: doc, ResultKey: "rk", ProcessingSince: since,
+	})
+	if err != nil || !ok {
+		t.Fatalf("pending→processing = %v, %v", ok, err)
+	}
+	// Not from pending any more: a second identical transition must not apply.
+	ok, err = s.TransitionUpload(ctx, "u1", []ocr.Status{ocr.StatusPending}, ocr.UploadChange{Status: ocr.StatusFailed})
+	if err != nil || ok {
+		t.Fatalf("transition from a status it is not in = %v, %v; want false", ok, err)
+	}
+	ok, err = s.TransitionUpload(ctx, "missing", []ocr.Status{ocr.StatusPending}, ocr.UploadChange{Status: ocr.StatusFailed})
+	if err != nil || ok {
+		t.Fatalf("transition of a missing upload = %v, %v; want false", ok, err)
+	}
+	ok, err = s.TransitionUpload(ctx, "u1", []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ocr.UploadChange{
+		Status: ocr.StatusDone, Cached: true, UpdatedAt: since.Add(time.Second),
+	})
+	if err != nil || !ok {
+		t.Fatalf("processing→done = %v, %v", ok, err)
+	}
+	u := mustUpload(t, s, "u1")
+	if u.Status != ocr.StatusDone || !u.Cached || u.ResultKey != "rk" || u.Document == nil || *u.Document != *doc ||
+		!u.ProcessingSince.Equal(since) || !u.UpdatedAt.Equal(since.Add(time.Second)) || u.Filename != "scan.png" {
+		t.Fatalf("after transitions: %+v (document %+v)", u, u.Document)
+	}
+	// A failure records its code and message.
+	mustCreate(t, s, newUpload("u2"))
+	ok, err = s.TransitionUpload(ctx, "u2", []ocr.Status{ocr.StatusPending}, ocr.UploadChange{
+		Status: ocr.StatusFailed, Error: ocr.Errorf(ocr.EBADIMAGE, "broken"),
+	})
+	if err != nil || !ok {
+		t.Fatalf("pending→failed = %v, %v", ok, err)
+	}
+	if u := mustUpload(t, s, "u2"); u.Error == nil || u.Error.Code != ocr.EBADIMAGE || u.Error.Message != "broken" {
+		t.Fatalf("failed upload error = %+v", u.Error)
+	}
+}
+
+func testUnknownResult(t *testing.T, s ocr.Store, _ *Clock) {
+	if _, err := s.Result(ctx, "nope"); !ocr.NotFound(err) {
+		t.Fatalf("Result(unknown) = %v, want not_found", err)
+	}
+}
+
+func claim(key, owner string, now time.Time) *ocr.ResultRecord {
+	return &ocr.ResultRecord{
+		Key: key, State: ocr.ResultProcessing, Owner: owner, LeaseUntil: now.Add(time.Minute),
+		Document:  ocr.Document{SHA256: "ab", ContentType: "image/png", Size: 10},
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
+	}
+}
+
+func mustClaim(t *testing.T, s ocr.Store, rec *ocr.ResultRecord, now time.Time, want bool) *ocr.ResultRecord {
+	t.Helper()
+	ok, cur, err := s.ClaimResult(ctx, rec, now)
+	if err != nil {
+		t.Fatalf("ClaimResult(%s by %s): %v", rec.Key, rec.Owner, err)
+	}
+	if ok != want {
+		t.Fatalf("ClaimResult(%s by %s) = %v, want %v (current %+v)", rec.Key, rec.Owner, ok, want, cur)
+	}
+	if !ok && cur == nil {
+		t.Fatalf("failed claim returned no current record")
+	}
+	return cur
+}
+
+func testClaimExclusive(t *testing.T, s ocr.Store, c *Clock) {
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	cur := mustClaim(t, s, claim("k", "b", t0), t0, false)
+	if cur.Owner != "a" || cur.State != ocr.ResultProcessing {
+		t.Fatalf("current record = %+v, want processing by a", cur)
+	}
+	// Still within the lease.
+	later := t0.Add(59 * time.Second)
+	c.Set(later)
+	mustClaim(t, s, claim("k", "b", later), later, false)
+	// The lease has ended: b takes over.
+	later = t0.Add(61 * time.Second)
+	c.Set(later)
+	mustClaim(t, s, claim("k", "b", later), later, true)
+	r, err := s.Result(ctx, "k")
+	if err != nil || r.Owner != "b" {
+		t.Fatalf("after takeover Result = %+v, %v; want owner b", r, err)
+	}
+}
+
+func done(key, owner string, now time.Time) *ocr.ResultRecord {
+	r := claim(key, owner, now)
+	r.State = ocr.ResultDone
+	r.LeaseUntil = time.Time{}
+	r.Result = &ocr.Result{Text: "hello", Confidence: 0.9, Languages: []string{"eng"},
+		Pages:  []ocr.Page{{Number: 1, Text: "hello", Confidence: 0.9}},
+		Engine: ocr.EngineInfo{Name: "tesseract", Version: "5.3.0"}}
+	return r
+}
+
+func mustComplete(t *testing.T, s ocr.Store, rec *ocr.ResultRecord) []string {
+	t.Helper()
+	w, err := s.CompleteResult(ctx, rec)
+	if err != nil {
+		t.Fatalf("CompleteResult(%s by %s): %v", rec.Key, rec.Owner, err)
+	}
+	return w
+}
+
+func testClaimFinished(t *testing.T, s ocr.Store, c *Clock) {
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	mustComplete(t, s, done("k", "a", t0))
+	later := t0.Add(time.Hour) // long after the lease: a done result is never taken over
+	c.Set(later)
+	cur := mustClaim(t, s, claim("k", "b", later), later, false)
+	if cur.State != ocr.ResultDone || cur.Result == nil || cur.Result.Text != "hello" {
+		t.Fatalf("current = %+v, want the done result", cur)
+	}
+}
+
+func testClaimExpired(t *testing.T, s ocr.Store, c *Clock) {
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	mustComplete(t, s, done("k", "a", t0))
+	later := t0.Add(31 * 24 * time.Hour)
+	c.Set(later)
+	mustClaim(t, s, claim("k", "b", later), later, true)
+}
+
+func testConcurrentClaims(t *testing.T, s ocr.Store, _ *Clock) {
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, _, err := s.ClaimResult(ctx, claim("k", fmt.Sprint("owner", i), t0), t0)
+			if err != nil {
+				errs <- err
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("ClaimResult: %v", err)
+	}
+	if n := wins.Load(); n != 1 {
+		t.Fatalf("%d of 20 concurrent claims won, want exactly 1", n)
+	}
+}
+
+func testWaiters(t *testing.T, s ocr.Store, _ *Clock) {
+	if ok, err := s.AddWaiter(ctx, "k", "w0"); err != nil || ok {
+		t.Fatalf("AddWaiter(missing) = %v, %v; want false", ok, err)
+	}
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	for _, w := range []string{"w1", "w2", "w1"} {
+		if ok, err := s.AddWaiter(ctx, "k", w); err != nil || !ok {
+			t.Fatalf("AddWaiter(%s) = %v, %v; want true", w, ok, err)
+		}
+	}
+	got := mustComplete(t, s, done("k", "a", t0))
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"w1", "w2"}) {
+		t.Fatalf("waiters = %v, want [w1 w2]", got)
+	}
+	if ok, err := s.AddWaiter(ctx, "k", "w3"); err != nil || ok {
+		t.Fatalf("AddWaiter(done) = %v, %v; want false", ok, err)
+	}
+}
+
+func testCompleteLost(t *testing.T, s ocr.Store, c *Clock) {
+	if _, err := s.CompleteResult(ctx, done("k", "a", t0)); !ocr.NotFound(err) {
+		t.Fatalf("CompleteResult without a claim = %v, want not_found", err)
+	}
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	later := t0.Add(2 * time.Minute)
+	c.Set(later)
+	mustClaim(t, s, claim("k", "b", later), later, true)
+	if _, err := s.CompleteResult(ctx, done("k", "a", t0)); !ocr.NotFound(err) {
+		t.Fatalf("CompleteResult by the owner who lost the lease = %v, want not_found", err)
+	}
+	mustComplete(t, s, done("k", "b", later))
+	if _, err := s.CompleteResult(ctx, done("k", "b", later)); !ocr.NotFound(err) {
+		t.Fatalf("second CompleteResult = %v, want not_found", err)
+	}
+}
+
+func testResultRoundTrip(t *testing.T, s ocr.Store, _ *Clock) {
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	want := done("k", "a", t0)
+	want.Document.Pages = 1
+	want.Result.Pages[0].Width, want.Result.Pages[0].Height = 2480, 3508
+	want.Result.Pages[0].Lines = []ocr.Line{{
+		Text: "hello", Confidence: 0.91, BBox: ocr.BBox{1, 2, 30, 40},
+		Words: []ocr.Word{{Text: "hello", Confidence: 0.91, BBox: ocr.BBox{1, 2, 30, 40}}},
+	}}
+	mustComplete(t, s, want)
+	got, err := s.Result(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != ocr.ResultDone || got.Document != want.Document || !got.ExpiresAt.Equal(want.ExpiresAt) ||
+		fmt.Sprintf("%+v", *got.Result) != fmt.Sprintf("%+v", *want.Result) {
+		t.Fatalf("round trip:\n got %+v %+v\nwant %+v %+v", got, got.Result, want, want.Result)
+	}
+	// A result kept in an object instead of inline.
+	mustClaim(t, s, claim("k2", "a", t0), t0, true)
+	big := done("k2", "a", t0)
+	big.Result, big.ObjectKey = nil, "results/k2.json"
+	mustComplete(t, s, big)
+	if got, err := s.Result(ctx, "k2"); err != nil || got.Result != nil || got.ObjectKey != "results/k2.json" {
+		t.Fatalf("object-backed result = %+v, %v", got, err)
+	}
+}
+
+func testFailedResult(t *testing.T, s ocr.Store, _ *Clock) {
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	rec := claim("k", "a", t0)
+	rec.State, rec.Error = ocr.ResultFailed, ocr.Errorf(ocr.EBADIMAGE, "the PNG is truncated")
+	mustComplete(t, s, rec)
+	got, err := s.Result(ctx, "k")
+	if err != nil || got.State != ocr.ResultFailed || got.Error == nil || got.Error.Code != ocr.EBADIMAGE ||
+		got.Error.Message != "the PNG is truncated" {
+		t.Fatalf("failed result = %+v, %v", got, err)
+	}
+}
+
+func testTooLarge(t *testing.T, s ocr.Store, _ *Clock) {
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	rec := done("k", "a", t0)
+	rec.Result.Text = strings.Repeat("x", 420*1024)
+	if _, err := s.CompleteResult(ctx, rec); !errors.Is(err, ocr.ErrItemTooLarge) {
+		t.Fatalf("CompleteResult(420 KB) = %v, want ErrItemTooLarge", err)
+	}
+	// The claim is still held, so the owner can store the result elsewhere.
+	rec.Result, rec.ObjectKey = nil, "results/k.json"
+	mustComplete(t, s, rec)
+}
+
+func testRelease(t *testing.T, s ocr.Store, _ *Clock) {
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	if err := s.ReleaseClaim(ctx, "k", "b"); err != nil {
+		t.Fatal(err)
+	}
+	mustClaim(t, s, claim("k", "b", t0), t0, false)
+	if err := s.ReleaseClaim(ctx, "k", "a"); err != nil {
+		t.Fatal(err)
+	}
+	mustClaim(t, s, claim("k", "b", t0), t0, true)
+	// Releasing a finished result does nothing.
+	mustComplete(t, s, done("k", "b", t0))
+	if err := s.ReleaseClaim(ctx, "k", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Result(ctx, "k"); err != nil || r.State != ocr.ResultDone {
+		t.Fatalf("after releasing a done result: %+v, %v", r, err)
+	}
+}
+
+func testExtend(t *testing.T, s ocr.Store, _ *Clock) {
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	rec := done("k", "a", t0)
+	mustComplete(t, s, rec)
+	longer := rec.ExpiresAt.Add(48 * time.Hour)
+	if err := s.ExtendResult(ctx, "k", longer); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ExtendResult(ctx, "k", rec.ExpiresAt.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Result(ctx, "k"); err != nil || !r.ExpiresAt.Equal(longer) {
+		t.Fatalf("ExpiresAt = %v, %v; want %v", r.ExpiresAt, err, longer)
+	}
+	if err := s.ExtendResult(ctx, "missing", longer); err != nil {
+		t.Fatalf("ExtendResult(missing) = %v, want nil", err)
+	}
+}

@@ -1,0 +1,360 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/s3ocr/s3ocr/internal/imaging"
+	"github.com/s3ocr/s3ocr/internal/ocr"
+)
+
+// Processor reads uploaded objects into results. Results are shared: the
+// same bytes read with the same options are OCR'd once, whoever uploads them
+// and however often the storage event is delivered.
+type Processor struct {
+	Store   ocr.Store
+	Objects ocr.Objects
+	Engine  ocr.Engine
+	Log     *slog.Logger
+	Now     func() time.Time
+
+	MaxBytes     int64         // objects larger than this are refused
+	MaxPixels    int64         // images with more pixels are refused before decoding
+	ResultTTL    time.Duration // how long a result is kept for reuse
+	Lease        time.Duration // claim lease when the context has no deadline
+	UploadPrefix string        // keys under it are uploads: prefix + upload id
+	ResultPrefix string        // results too large for an item are stored under it
+	InlineLimit  int           // results whose JSON is larger go to an object
+
+	Stats Stats // counters since the processor was made
+}
+
+// Stats counts what a Processor did, for logs, metrics and tests.
+type Stats struct {
+	OCRRuns atomic.Int64 // documents handed to the engine
+	Pages   atomic.Int64 // pages recognised
+}
+
+// leaseMargin is added to the invocation deadline: a claim outlives the
+// invocation that made it only by this much, so a retry after a crash or a
+// timeout can take over soon.
+const leaseMargin = 10 * time.Second
+
+// Outcome says what Process did with an object, for logs and tests.
+type Outcome string
+
+// The outcomes of Process.
+const (
+	OutcomeProcessed Outcome = "processed" // OCR ran and the result is stored
+	OutcomeCached    Outcome = "cached"    // linked to an existing result, no OCR
+	OutcomeWaiting   Outcome = "waiting"   // another upload is computing the same result
+	OutcomeFailed    Outcome = "failed"    // the upload failed permanently
+	OutcomeIgnored   Outcome = "ignored"   // not an upload, unknown upload, or already finished
+)
+
+// Process handles one stored object. It returns an error only when trying
+// again can help (a dependency failed); problems with the input mark the
+// upload failed with a code and return a nil error, so they are not retried.
+func (p *Processor) Process(ctx context.Context, key string) (Outcome, error) {
+	start := p.Now()
+	log := p.Log.With("key", key)
+	id, ok := strings.CutPrefix(key, p.UploadPrefix)
+	if !ok || !ValidUploadID(id) {
+		log.WarnContext(ctx, "object is not an upload; ignored")
+		return OutcomeIgnored, nil
+	}
+	log = log.With("uploadId", id)
+	u, err := p.Store.Upload(ctx, id)
+	if ocr.NotFound(err) {
+		log.WarnContext(ctx, "object for an unknown or expired upload; ignored")
+		return OutcomeIgnored, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read upload %s: %w", id, err)
+	}
+	if u.Status.Terminal() {
+		log.InfoContext(ctx, "upload already finished; duplicate event ignored", "status", u.Status)
+		return OutcomeIgnored, nil
+	}
+
+	data, doc, err := p.read(ctx, key)
+	if err != nil {
+		if ocr.Permanent(err) {
+			return p.fail(ctx, log, u, doc, err)
+		}
+		return "", err
+	}
+	log = log.With("sha256", doc.SHA256, "bytes", doc.Size)
+	if err := checkType(doc, u.ContentType); err != nil {
+		return p.fail(ctx, log, u, doc, err)
+	}
+
+	opts := ocr.Options{Languages: u.Languages}
+	rkey := opts.ResultKey(doc.SHA256, p.Engine.Info().Version)
+	log = log.With("resultKey", rkey)
+	now := p.Now()
+	claim := &ocr.ResultRecord{
+		Key: rkey, State: ocr.ResultProcessing, Owner: u.ID, LeaseUntil: p.leaseUntil(ctx, now),
+		Document: *doc, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ResultTTL),
+	}
+	won, cur, err := p.Store.ClaimResult(ctx, claim, now)
+	if err != nil {
+		return "", fmt.Errorf("claim result %s: %w", rkey, err)
+	}
+	if !won {
+		return p.follow(ctx, log, u, doc, cur)
+	}
+	outcome, err := p.run(ctx, log, u, doc, claim, data)
+	if err == nil {
+		log.InfoContext(ctx, "processed", "outcome", outcome, "ms", p.Now().Sub(start).Milliseconds())
+	}
+	return outcome, err
+}
+
+// read streams the object, hashing it as it goes.
+func (p *Processor) read(ctx context.Context, key string) ([]byte, *ocr.Document, error) {
+	body, err := p.Objects.Open(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer body.Close()
+	h := sha256.New()
+	var buf bytes.Buffer
+	n, err := io.Copy(io.MultiWriter(h, &buf), io.LimitReader(body, p.MaxBytes+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read object %s: %w", key, err)
+	}
+	doc := &ocr.Document{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
+	if n > p.MaxBytes {
+		return nil, doc, ocr.Errorf(ocr.ETOOLARGE, "the file is over the %d-byte limit", p.MaxBytes)
+	}
+	doc.ContentType = imaging.Sniff(buf.Bytes())
+	return buf.Bytes(), doc, nil
+}
+
+// checkType compares what the bytes are with what the client declared.
+func checkType(doc *ocr.Document, declared string) error {
+	switch {
+	case doc.Size == 0:
+		return ocr.Errorf(ocr.EEMPTY, "the file is empty")
+	case doc.ContentType == "":
+		return ocr.Errorf(ocr.EUNSUPPORTED, "the file is not an image of a supported type (declared %s)", declared)
+	case doc.ContentType != declared:
+		return ocr.Errorf(ocr.ETYPEMISMATCH, "the file was declared %s but its bytes are %s", declared, doc.ContentType)
+	}
+	return nil
+}
+
+func (p *Processor) leaseUntil(ctx context.Context, now time.Time) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d.Add(leaseMargin)
+	}
+	return now.Add(p.Lease)
+}
+
+// run does the OCR for a claim this upload won, stores the result and
+// finishes the uploads waiting for it.
+func (p *Processor) run(ctx context.Context, log *slog.Logger, u *ocr.Upload, doc *ocr.Document, claim *ocr.ResultRecord, data []byte) (Outcome, error) {
+	now := p.Now()
+	if _, err := p.Store.TransitionUpload(ctx, u.ID, []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ocr.UploadChange{
+		Status: ocr.StatusProcessing, UpdatedAt: now, Document: doc, ResultKey: claim.Key, ProcessingSince: now,
+	}); err != nil {
+		p.release(ctx, log, claim)
+		return "", fmt.Errorf("mark upload %s processing: %w", u.ID, err)
+	}
+	res, err := p.recognize(ctx, data, u.Languages)
+	final := *claim
+	final.UpdatedAt, final.LeaseUntil = p.Now(), time.Time{}
+	switch {
+	case err != nil && ocr.Permanent(err):
+		final.State, final.Error = ocr.ResultFailed, asError(err)
+	case err != nil:
+		p.release(ctx, log, claim)
+		return "", err
+	default:
+		final.State, final.Result = ocr.ResultDone, res
+		final.Document.Pages = len(res.Pages)
+		doc.Pages = len(res.Pages)
+	}
+	waiters, err := p.complete(ctx, &final)
+	if ocr.NotFound(err) {
+		// The lease ran out and another invocation took the work over; it
+		// will finish this upload too, as one of its waiters.
+		log.WarnContext(ctx, "claim lost before the result was stored")
+		return p.wait(ctx, log, u, doc, claim.Key)
+	}
+	if err != nil {
+		p.release(ctx, log, claim)
+		return "", err
+	}
+	outcome := p.finish(ctx, log, u.ID, &final, false)
+	for _, w := range waiters {
+		if w != u.ID {
+			p.finish(ctx, log.With("waiter", w), w, &final, true)
+		}
+	}
+	return outcome, nil
+}
+
+func (p *Processor) recognize(ctx context.Context, data []byte, langs []string) (*ocr.Result, error) {
+	img, err := imaging.Decode(data, p.MaxPixels)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, ocr.Errorf(ocr.ETIMEOUT, "processing ran out of time before OCR")
+	}
+	p.Stats.OCRRuns.Add(1)
+	page, err := p.Engine.Recognize(ctx, img, langs)
+	if err != nil {
+		return nil, err
+	}
+	page.Number = 1
+	p.Stats.Pages.Add(1)
+	pages := []ocr.Page{*page}
+	return &ocr.Result{
+		Text: page.Text, Confidence: page.Confidence, Languages: langs, Pages: pages, Engine: p.Engine.Info(),
+	}, nil
+}
+
+// complete stores the finished record, in an object when it is too large to
+// be inline.
+func (p *Processor) complete(ctx context.Context, rec *ocr.ResultRecord) ([]string, error) {
+	if rec.Result != nil {
+		b, err := json.Marshal(rec.Result)
+		if err != nil {
+			return nil, fmt.Errorf("encode result: %w", err)
+		}
+		if len(b) > p.InlineLimit {
+			return p.completeInObject(ctx, rec, b)
+		}
+	}
+	waiters, err := p.Store.CompleteResult(ctx, rec)
+	if errors.Is(err, ocr.ErrItemTooLarge) {
+		// Our size estimate was off (attribute overhead): the store said no.
+		b, merr := json.Marshal(rec.Result)
+		if merr != nil {
+			return nil, merr
+		}
+		return p.completeInObject(ctx, rec, b)
+	}
+	return waiters, err
+}
+
+func (p *Processor) completeInObject(ctx context.Context, rec *ocr.ResultRecord, body []byte) ([]string, error) {
+	key := p.ResultPrefix + rec.Key + ".json"
+	if err := p.Objects.Put(ctx, key, "application/json", body); err != nil {
+		return nil, fmt.Errorf("store result object %s: %w", key, err)
+	}
+	rec.Result, rec.ObjectKey = nil, key
+	return p.Store.CompleteResult(ctx, rec)
+}
+
+// follow links an upload to a result record someone else claimed first.
+func (p *Processor) follow(ctx context.Context, log *slog.Logger, u *ocr.Upload, doc *ocr.Document, rec *ocr.ResultRecord) (Outcome, error) {
+	switch rec.State {
+	case ocr.ResultDone, ocr.ResultFailed:
+		if err := p.Store.ExtendResult(ctx, rec.Key, u.ExpiresAt); err != nil {
+			return "", fmt.Errorf("extend result %s: %w", rec.Key, err)
+		}
+		return p.finish(ctx, log, u.ID, rec, rec.Owner != u.ID), nil
+	default:
+		return p.wait(ctx, log, u, doc, rec.Key)
+	}
+}
+
+// waitAttempts bounds how often wait re-reads a result that finished while
+// this upload was registering as a waiter.
+const waitAttempts = 3
+
+// wait registers the upload as a waiter on a result another upload is
+// computing; that upload finishes this one when it is done.
+func (p *Processor) wait(ctx context.Context, log *slog.Logger, u *ocr.Upload, doc *ocr.Document, key string) (Outcome, error) {
+	now := p.Now()
+	if _, err := p.Store.TransitionUpload(ctx, u.ID, []ocr.Status{ocr.StatusPending}, ocr.UploadChange{
+		Status: ocr.StatusProcessing, UpdatedAt: now, Document: doc, ResultKey: key, ProcessingSince: now,
+	}); err != nil {
+		return "", fmt.Errorf("mark upload %s processing: %w", u.ID, err)
+	}
+	for range waitAttempts {
+		ok, err := p.Store.AddWaiter(ctx, key, u.ID)
+		if err != nil {
+			return "", fmt.Errorf("wait for result %s: %w", key, err)
+		}
+		if ok {
+			log.InfoContext(ctx, "waiting for the same content being read by another upload")
+			return OutcomeWaiting, nil
+		}
+		// Finished (or released) between our claim attempt and now.
+		rec, err := p.Store.Result(ctx, key)
+		if ocr.NotFound(err) {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("read result %s: %w", key, err)
+		}
+		if rec.State != ocr.ResultProcessing {
+			return p.follow(ctx, log, u, doc, rec)
+		}
+	}
+	// The claim was released for a retry: ask to be retried too, so that
+	// this upload claims the work itself if nobody else does.
+	return "", fmt.Errorf("result %s was released while upload %s waited for it", key, u.ID)
+}
+
+// finish moves an upload to the record's terminal state. Updating a waiter is
+// best effort: status reads the shared record anyway.
+func (p *Processor) finish(ctx context.Context, log *slog.Logger, id string, rec *ocr.ResultRecord, cached bool) Outcome {
+	ch := ocr.UploadChange{Status: ocr.StatusDone, UpdatedAt: p.Now(), ResultKey: rec.Key, Cached: cached}
+	doc := rec.Document
+	ch.Document = &doc
+	outcome := OutcomeProcessed
+	if cached {
+		outcome = OutcomeCached
+	}
+	if rec.State == ocr.ResultFailed {
+		ch.Status, ch.Error, outcome = ocr.StatusFailed, rec.Error, OutcomeFailed
+	}
+	if _, err := p.Store.TransitionUpload(ctx, id, []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ch); err != nil {
+		log.WarnContext(ctx, "could not record the finished upload; status will read the result", "err", err)
+	}
+	return outcome
+}
+
+// fail marks the upload failed for a reason of its own (not cached).
+func (p *Processor) fail(ctx context.Context, log *slog.Logger, u *ocr.Upload, doc *ocr.Document, cause error) (Outcome, error) {
+	e := asError(cause)
+	log.InfoContext(ctx, "upload failed", "code", e.Code, "reason", e.Message)
+	if _, err := p.Store.TransitionUpload(ctx, u.ID, []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ocr.UploadChange{
+		Status: ocr.StatusFailed, UpdatedAt: p.Now(), Document: doc, Error: e,
+	}); err != nil {
+		return "", fmt.Errorf("mark upload %s failed: %w", u.ID, err)
+	}
+	return OutcomeFailed, nil
+}
+
+// release gives up a claim after a transient failure so the retry can take
+// it at once; if this fails too, the lease runs out instead.
+func (p *Processor) release(ctx context.Context, log *slog.Logger, claim *ocr.ResultRecord) {
+	if err := p.Store.ReleaseClaim(context.WithoutCancel(ctx), claim.Key, claim.Owner); err != nil {
+		log.WarnContext(ctx, "could not release claim; it ends with its lease", "err", err, "leaseUntil", claim.LeaseUntil)
+	}
+}
+
+func asError(err error) *ocr.Error {
+	var e *ocr.Error
+	if errors.As(err, &e) {
+		return &ocr.Error{Code: e.Code, Message: e.Message}
+	}
+	return &ocr.Error{Code: ocr.EINTERNAL, Message: ocr.ErrorMessage(err)}
+}

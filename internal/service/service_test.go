@@ -1,0 +1,440 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/s3ocr/s3ocr/internal/inmem"
+	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/ocr/storetest"
+	"github.com/s3ocr/s3ocr/internal/service"
+)
+
+// fakeEngine counts recognitions and answers with fixed text. A test can
+// hold recognitions at a gate to make runs overlap, or make them fail.
+type fakeEngine struct {
+	runs atomic.Int32
+	text string
+	gate chan struct{} // when set, Recognize waits for it
+	err  error         // returned instead of a page when set
+}
+
+func (e *fakeEngine) Recognize(ctx context.Context, img image.Image, langs []string) (*ocr.Page, error) {
+	e.runs.Add(1)
+	if e.gate != nil {
+		<-e.gate
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	b := img.Bounds()
+	return &ocr.Page{Width: b.Dx(), Height: b.Dy(), Text: e.text + " [" + strings.Join(langs, "+") + "]", Confidence: 0.9}, nil
+}
+
+func (e *fakeEngine) Info() ocr.EngineInfo { return ocr.EngineInfo{Name: "fake", Version: "1"} }
+func (e *fakeEngine) Languages() []string  { return []string{"deu", "eng", "fra"} }
+
+type env struct {
+	clock   *storetest.Clock
+	store   *inmem.Store
+	objects *inmem.Objects
+	engine  *fakeEngine
+	uploads *service.Uploads
+	proc    *service.Processor
+	status  *service.Status
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	c := &storetest.Clock{}
+	c.Set(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	e := &env{clock: c, store: inmem.NewStore(c.Now), objects: inmem.NewObjects(), engine: &fakeEngine{text: "hello world"}}
+	e.uploads = &service.Uploads{
+		Store: e.store, Presigner: e.objects, Log: quiet, Languages: e.engine.Languages(),
+		MaxBytes: 1 << 20, PresignExpiry: 10 * time.Minute, UploadTTL: 24 * time.Hour, UploadPrefix: "uploads/", Now: c.Now,
+	}
+	e.proc = &service.Processor{
+		Store: e.store, Objects: e.objects, Engine: e.engine, Log: quiet, Now: c.Now,
+		MaxBytes: 1 << 20, MaxPixels: 1_000_000, ResultTTL: 30 * 24 * time.Hour, Lease: time.Minute,
+		UploadPrefix: "uploads/", ResultPrefix: "results/", InlineLimit: 10_000,
+	}
+	e.status = &service.Status{Store: e.store, Objects: e.objects, Log: quiet, Now: c.Now}
+	return e
+}
+
+var ctx = context.Background()
+
+func pngBytes(t *testing.T, w, h int, shade uint8) []byte {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = shade
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func jpegBytes(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 40, 20))
+	img.Set(1, 1, color.Black)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// upload creates an upload for content and "sends" it, returning its id.
+func (e *env) upload(t *testing.T, contentType string, content []byte, langs ...string) string {
+	t.Helper()
+	size := int64(len(content))
+	if size == 0 {
+		size = 1
+	}
+	out, err := e.uploads.Create(ctx, service.CreateUploadRequest{Filename: "scan", ContentType: contentType, Size: size, Languages: langs})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if err := e.objects.Put(ctx, out.Upload.Fields["key"], contentType, content); err != nil {
+		t.Fatal(err)
+	}
+	return out.UploadID
+}
+
+func (e *env) process(t *testing.T, id string) service.Outcome {
+	t.Helper()
+	out, err := e.proc.Process(ctx, "uploads/"+id)
+	if err != nil {
+		t.Fatalf("Process(%s): %v", id, err)
+	}
+	return out
+}
+
+func (e *env) get(t *testing.T, id string) *service.UploadStatus {
+	t.Helper()
+	st, err := e.status.Get(ctx, id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	return st
+}
+
+func TestProcess_ReadsUploadIntoResult(t *testing.T) {
+	e := newEnv(t)
+	content := pngBytes(t, 60, 30, 255)
+	id := e.upload(t, "image/png", content)
+	if st := e.get(t, id); st.Status != ocr.StatusPending {
+		t.Fatalf("before the object is processed: %s", st.Status)
+	}
+	if got := e.process(t, id); got != service.OutcomeProcessed {
+		t.Fatalf("outcome = %s", got)
+	}
+	st := e.get(t, id)
+	if st.Status != ocr.StatusDone || st.Cached || st.Result == nil || st.Result.Text != "hello world [eng]" {
+		t.Fatalf("status = %+v result %+v", st, st.Result)
+	}
+	if st.Document == nil || st.Document.ContentType != "image/png" || st.Document.Size != int64(len(content)) ||
+		len(st.Document.SHA256) != 64 || st.Document.Pages != 1 {
+		t.Fatalf("document = %+v", st.Document)
+	}
+	if p := st.Result.Pages; len(p) != 1 || p[0].Number != 1 || p[0].Width != 60 || p[0].Height != 30 {
+		t.Fatalf("pages = %+v", p)
+	}
+	if st.Result.Engine.Name != "fake" || st.Result.Confidence != 0.9 {
+		t.Fatalf("result = %+v", st.Result)
+	}
+}
+
+func TestProcess_SameBytesAgainIsCachedWithoutOCR(t *testing.T) {
+	e := newEnv(t)
+	content := pngBytes(t, 60, 30, 255)
+	first := e.upload(t, "image/png", content)
+	e.process(t, first)
+	second := e.upload(t, "image/png", content)
+	if got := e.process(t, second); got != service.OutcomeCached {
+		t.Fatalf("outcome = %s, want cached", got)
+	}
+	if n := e.engine.runs.Load(); n != 1 {
+		t.Fatalf("engine ran %d times, want 1", n)
+	}
+	st := e.get(t, second)
+	if st.Status != ocr.StatusDone || !st.Cached || st.Result.Text != "hello world [eng]" {
+		t.Fatalf("second upload = %+v", st)
+	}
+	if e.get(t, first).Cached {
+		t.Fatal("the upload that ran OCR says cached")
+	}
+}
+
+func TestProcess_OtherLanguagesAreAnotherResult(t *testing.T) {
+	e := newEnv(t)
+	content := pngBytes(t, 60, 30, 255)
+	e.process(t, e.upload(t, "image/png", content, "eng"))
+	id := e.upload(t, "image/png", content, "deu", "eng")
+	if got := e.process(t, id); got != service.OutcomeProcessed {
+		t.Fatalf("outcome = %s, want processed", got)
+	}
+	if st := e.get(t, id); st.Result.Text != "hello world [deu+eng]" || st.Cached {
+		t.Fatalf("status = %+v", st)
+	}
+}
+
+func TestProcess_DuplicateEventsRunOCROnce(t *testing.T) {
+	e := newEnv(t)
+	e.engine.gate = make(chan struct{})
+	id := e.upload(t, "image/png", pngBytes(t, 60, 30, 255))
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.proc.Process(ctx, "uploads/"+id); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	// Let the one run finish only once every duplicate has had its chance.
+	time.Sleep(100 * time.Millisecond)
+	close(e.engine.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("Process: %v", err)
+	}
+	if n := e.engine.runs.Load(); n != 1 {
+		t.Fatalf("engine ran %d times for 20 deliveries, want 1", n)
+	}
+	if st := e.get(t, id); st.Status != ocr.StatusDone || st.Cached {
+		t.Fatalf("status = %+v", st)
+	}
+}
+
+func TestProcess_ConcurrentUploadsOfSameContentShareOneRun(t *testing.T) {
+	e := newEnv(t)
+	e.engine.gate = make(chan struct{})
+	content := pngBytes(t, 60, 30, 255)
+	var ids []string
+	for range 5 {
+		ids = append(ids, e.upload(t, "image/png", content))
+	}
+	var wg sync.WaitGroup
+	outcomes := make(chan service.Outcome, len(ids))
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := e.proc.Process(ctx, "uploads/"+id)
+			if err != nil {
+				t.Errorf("Process(%s): %v", id, err)
+			}
+			outcomes <- out
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(e.engine.gate)
+	wg.Wait()
+	close(outcomes)
+	if n := e.engine.runs.Load(); n != 1 {
+		t.Fatalf("engine ran %d times for 5 uploads of the same bytes, want 1", n)
+	}
+	cached := 0
+	for _, id := range ids {
+		st := e.get(t, id)
+		if st.Status != ocr.StatusDone || st.Result == nil {
+			t.Fatalf("upload %s = %+v", id, st)
+		}
+		if st.Cached {
+			cached++
+		}
+		// Waiters are finished in their own records, not only through status.
+		if u, _ := e.store.Upload(ctx, id); u.Status != ocr.StatusDone {
+			t.Errorf("stored upload %s is %s, want done", id, u.Status)
+		}
+	}
+	if cached != 4 {
+		t.Fatalf("%d uploads cached, want 4", cached)
+	}
+}
+
+func TestProcess_BadInputFailsWithCodeAndIsNotRetried(t *testing.T) {
+	truncated := pngBytes(t, 60, 30, 255)
+	truncated = truncated[:len(truncated)/2]
+	for _, tc := range []struct {
+		name        string
+		contentType string
+		content     []byte
+		code        string
+	}{
+		{"zero bytes", "image/png", nil, ocr.EEMPTY},
+		{"text named .png", "image/png", []byte("just some text, not an image\n"), ocr.EUNSUPPORTED},
+		{"JPEG declared PNG", "image/png", jpegBytes(t), ocr.ETYPEMISMATCH},
+		{"truncated PNG", "image/png", truncated, ocr.EBADIMAGE},
+		{"too many pixels", "image/png", pngBytes(t, 2000, 1000, 255), ocr.ETOOMANYPIXELS},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			id := e.upload(t, tc.contentType, tc.content)
+			if got := e.process(t, id); got != service.OutcomeFailed {
+				t.Fatalf("outcome = %s, want failed", got)
+			}
+			st := e.get(t, id)
+			if st.Status != ocr.StatusFailed || st.Error == nil || st.Error.Code != tc.code || st.Error.Message == "" {
+				t.Fatalf("status = %+v, error %+v; want failed with %s", st, st.Error, tc.code)
+			}
+			if n := e.engine.runs.Load(); n != 0 {
+				t.Fatalf("engine ran %d times on bad input", n)
+			}
+			// A redelivery changes nothing.
+			if got := e.process(t, id); got != service.OutcomeIgnored {
+				t.Fatalf("redelivery outcome = %s, want ignored", got)
+			}
+		})
+	}
+}
+
+func TestProcess_TransientEngineErrorIsRetriedThenSucceeds(t *testing.T) {
+	e := newEnv(t)
+	e.engine.err = errors.New("engine exploded")
+	id := e.upload(t, "image/png", pngBytes(t, 60, 30, 255))
+	if _, err := e.proc.Process(ctx, "uploads/"+id); err == nil {
+		t.Fatal("Process returned nil for a transient failure: Lambda would not retry")
+	}
+	if st := e.get(t, id); st.Status.Terminal() {
+		t.Fatalf("after a transient failure the upload is %s", st.Status)
+	}
+	e.engine.err = nil
+	// The claim was released, so the retry runs at once, not after the lease.
+	if got := e.process(t, id); got != service.OutcomeProcessed {
+		t.Fatalf("retry outcome = %s", got)
+	}
+	if st := e.get(t, id); st.Status != ocr.StatusDone {
+		t.Fatalf("after retry: %+v", st)
+	}
+}
+
+func TestProcess_PermanentEngineErrorIsCachedForTheContent(t *testing.T) {
+	e := newEnv(t)
+	e.engine.err = ocr.Errorf(ocr.EOCRFAILED, "could not read")
+	content := pngBytes(t, 60, 30, 255)
+	first := e.upload(t, "image/png", content)
+	e.process(t, first)
+	second := e.upload(t, "image/png", content)
+	e.process(t, second)
+	for _, id := range []string{first, second} {
+		if st := e.get(t, id); st.Status != ocr.StatusFailed || st.Error.Code != ocr.EOCRFAILED {
+			t.Fatalf("upload %s = %+v", id, st)
+		}
+	}
+	if n := e.engine.runs.Load(); n != 1 {
+		t.Fatalf("engine ran %d times, want 1", n)
+	}
+}
+
+func TestProcess_LargeResultIsStoredAsObject(t *testing.T) {
+	e := newEnv(t)
+	e.engine.text = strings.Repeat("lorem ipsum ", 2000) // 24 KB > InlineLimit
+	id := e.upload(t, "image/png", pngBytes(t, 60, 30, 255))
+	e.process(t, id)
+	keys := e.objects.Keys()
+	var resultKeys []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, "results/") {
+			resultKeys = append(resultKeys, k)
+		}
+	}
+	if len(resultKeys) != 1 {
+		t.Fatalf("result objects = %v, want one under results/", keys)
+	}
+	st := e.get(t, id)
+	if st.Status != ocr.StatusDone || st.Result == nil || !strings.HasPrefix(st.Result.Text, "lorem ipsum lorem") || len(st.Result.Text) < 24000 {
+		t.Fatalf("status of a large result = %s, text %d bytes", st.Status, len(st.Result.Text))
+	}
+}
+
+func TestProcess_ExpiredResultIsReadAgain(t *testing.T) {
+	e := newEnv(t)
+	content := pngBytes(t, 60, 30, 255)
+	e.process(t, e.upload(t, "image/png", content))
+	e.clock.Set(e.clock.Now().Add(31 * 24 * time.Hour))
+	id := e.upload(t, "image/png", content)
+	if got := e.process(t, id); got != service.OutcomeProcessed {
+		t.Fatalf("outcome after the result expired = %s, want processed", got)
+	}
+	if n := e.engine.runs.Load(); n != 2 {
+		t.Fatalf("engine ran %d times, want 2", n)
+	}
+}
+
+func TestProcess_StaleClaimIsTakenOverAfterLease(t *testing.T) {
+	e := newEnv(t)
+	content := pngBytes(t, 60, 30, 255)
+	id := e.upload(t, "image/png", content)
+	// Someone claimed this content and crashed.
+	now := e.clock.Now()
+	key := ocr.Options{Languages: []string{"eng"}}.ResultKey(sha256Hex(content), "1")
+	if ok, _, err := e.store.ClaimResult(ctx, &ocr.ResultRecord{Key: key, State: ocr.ResultProcessing, Owner: "crashed",
+		LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now); !ok || err != nil {
+		t.Fatalf("setup claim: %v %v", ok, err)
+	}
+	if got := e.process(t, id); got != service.OutcomeWaiting {
+		t.Fatalf("outcome under a live claim = %s, want waiting", got)
+	}
+	st := e.get(t, id)
+	if st.Status != ocr.StatusProcessing || st.ProcessingSeconds == nil {
+		t.Fatalf("status = %+v", st)
+	}
+	e.clock.Set(now.Add(2 * time.Minute))
+	if st := e.get(t, id); *st.ProcessingSeconds != 120 {
+		t.Fatalf("processingSeconds = %v, want 120", *st.ProcessingSeconds)
+	}
+	// The redelivery after the lease takes the work over.
+	if got := e.process(t, id); got != service.OutcomeProcessed {
+		t.Fatalf("outcome after the lease = %s, want processed", got)
+	}
+	if st := e.get(t, id); st.Status != ocr.StatusDone {
+		t.Fatalf("status = %+v", st)
+	}
+}
+
+func TestProcess_IgnoresKeysThatAreNotUploads(t *testing.T) {
+	e := newEnv(t)
+	for _, key := range []string{"results/x.json", "uploads/../etc/passwd", "uploads/" + strings.Repeat("a", 32)} {
+		out, err := e.proc.Process(ctx, key)
+		if err != nil || out != service.OutcomeIgnored {
+			t.Errorf("Process(%q) = %s, %v; want ignored", key, out, err)
+		}
+	}
+}
+
+func TestProcess_MissingObjectFailsUpload(t *testing.T) {
+	e := newEnv(t)
+	out, err := e.uploads.Create(ctx, service.CreateUploadRequest{Filename: "a.png", ContentType: "image/png", Size: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.process(t, out.UploadID); got != service.OutcomeFailed {
+		t.Fatalf("outcome = %s", got)
+	}
+	if st := e.get(t, out.UploadID); st.Error == nil || st.Error.Code != ocr.EOBJECTNOTFOUND {
+		t.Fatalf("status = %+v", st)
+	}
+}

@@ -1,0 +1,130 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/s3ocr/s3ocr/internal/ocr"
+)
+
+// UploadStatus is what GET /uploads/{id} returns.
+type UploadStatus struct {
+	UploadID  string        `json:"uploadId"`
+	Status    ocr.Status    `json:"status"`
+	Cached    bool          `json:"cached"`
+	Filename  string        `json:"filename,omitempty"`
+	Languages []string      `json:"languages"`
+	CreatedAt time.Time     `json:"createdAt"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+	Document  *ocr.Document `json:"document,omitempty"`
+	// ProcessingSeconds is how long the upload has been processing, so a
+	// client can tell slow work from stuck work.
+	ProcessingSeconds *float64    `json:"processingSeconds,omitempty"`
+	Result            *ocr.Result `json:"result,omitempty"`
+	Error             *ocr.Error  `json:"error,omitempty"`
+}
+
+// Status reports uploads.
+type Status struct {
+	Store   ocr.Store
+	Objects ocr.Objects
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Get returns the upload's status, with the result once it is done. An
+// unknown or expired upload is an *ocr.Error with code ENOTFOUND.
+//
+// An upload that waits for a result another upload is computing may still
+// say processing in its own record after that result is done (its update is
+// best effort), so the shared result record, not the upload record, decides.
+func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
+	if !ValidUploadID(id) {
+		return nil, ocr.Errorf(ocr.EBADID, "%q is not an upload id", truncate(id, 64))
+	}
+	u, err := s.Store.Upload(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &UploadStatus{
+		UploadID: u.ID, Status: u.Status, Cached: u.Cached, Filename: u.Filename, Languages: u.Languages,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Document: u.Document, Error: u.Error,
+	}
+	if u.ResultKey == "" || u.Status == ocr.StatusFailed {
+		s.setProcessing(out, u)
+		return out, nil
+	}
+	rec, err := s.Store.Result(ctx, u.ResultKey)
+	switch {
+	case ocr.NotFound(err) && u.Status == ocr.StatusDone:
+		out.Status = ocr.StatusFailed
+		out.Error = ocr.Errorf(ocr.ERESULTEXPIRED, "the result of this upload has expired; upload the file again")
+		return out, nil
+	case ocr.NotFound(err):
+		s.setProcessing(out, u) // claim released for a retry: still processing
+		return out, nil
+	case err != nil:
+		return nil, err
+	}
+	switch rec.State {
+	case ocr.ResultDone:
+		res, err := s.load(ctx, rec)
+		if err != nil {
+			return nil, err
+		}
+		out.Status, out.Result = ocr.StatusDone, res
+		out.Cached = u.Cached || rec.Owner != u.ID
+		if out.Document == nil {
+			d := rec.Document
+			out.Document = &d
+		}
+	case ocr.ResultFailed:
+		out.Status, out.Error = ocr.StatusFailed, rec.Error
+	default:
+		s.setProcessing(out, u)
+	}
+	return out, nil
+}
+
+func (s *Status) setProcessing(out *UploadStatus, u *ocr.Upload) {
+	if out.Status == ocr.StatusProcessing && !u.ProcessingSince.IsZero() {
+		secs := s.Now().Sub(u.ProcessingSince).Seconds()
+		out.ProcessingSeconds = &secs
+	}
+}
+
+// load returns the record's result, reading it from its object when it was
+// too large to keep inline.
+func (s *Status) load(ctx context.Context, rec *ocr.ResultRecord) (*ocr.Result, error) {
+	if rec.Result != nil {
+		return rec.Result, nil
+	}
+	if rec.ObjectKey == "" {
+		return nil, fmt.Errorf("result %s is done but holds no result", rec.Key)
+	}
+	return LoadResultObject(ctx, s.Objects, rec.ObjectKey)
+}
+
+// LoadResultObject reads a result stored as JSON in an object.
+func LoadResultObject(ctx context.Context, objects ocr.Objects, key string) (*ocr.Result, error) {
+	body, err := objects.Open(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("open result object %s: %w", key, err)
+	}
+	defer body.Close()
+	var res ocr.Result
+	if err := json.NewDecoder(body).Decode(&res); err != nil {
+		return nil, fmt.Errorf("decode result object %s: %w", key, err)
+	}
+	return &res, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
