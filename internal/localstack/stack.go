@@ -54,7 +54,9 @@ type Stack struct {
 	S3      *s3.Client
 	Dynamo  *dynamodb.Client
 	Invoker *AsyncInvoker // the process function's async invocations
-	Process *handler.S3   // the process function, for its counters
+	Process *handler.S3   // the process function
+	Upload  *handler.API  // the upload function
+	Status  *handler.API  // the status function
 	MinIO   *MinIO
 	Dyn     *Dynalite
 
@@ -205,7 +207,8 @@ func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.List
 	if err != nil {
 		return fmt.Errorf("process function: %w", err)
 	}
-	s.Process, s.Invoker.Handler = process, process.Handle
+	s.Process, s.Upload, s.Status = process, upload, status
+	s.Invoker.Handler = process.Handle
 	gw := &Gateway{AllowedOrigins: origins, Static: static, Routes: []Route{
 		{Method: http.MethodPost, Pattern: "/uploads", Handler: func(r *http.Request, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 			return upload.CreateUpload(r.Context(), ev)

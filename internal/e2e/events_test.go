@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/s3ocr/s3ocr/internal/localstack"
+	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/service"
+)
+
+// readEvent decodes a file of events/ into its function's input type, as
+// `sam local invoke -e` would.
+func readEvent(t *testing.T, name string, v any) {
+	t.Helper()
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+func TestEvents_SamLocalInvokeEventsRunOnTheirHandlers(t *testing.T) {
+	ctx := context.Background()
+
+	var create events.APIGatewayV2HTTPRequest
+	readEvent(t, "api-create-upload.json", &create)
+	resp, err := stack.Upload.CreateUpload(ctx, create)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload function on events/api-create-upload.json = %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+	var created service.CreatedUpload
+	if err := json.Unmarshal([]byte(resp.Body), &created); err != nil {
+		t.Fatal(err)
+	}
+	img := testdata(t, "hello.png")
+	created.Upload.Fields["Content-Type"] = "image/png"
+	// The event declares 48213 bytes; send a file that fits.
+	if len(img) > 48213 {
+		t.Fatalf("testdata/hello.png is %d bytes, over the event's declared size", len(img))
+	}
+	if status, body := post(t, created, img); status/100 != 2 {
+		t.Fatalf("POST = %d %s", status, body)
+	}
+
+	var put events.S3Event
+	readEvent(t, "s3-put.json", &put)
+	if len(put.Records) != 1 || put.Records[0].S3.Object.URLDecodedKey != "uploads/mfrggzdfmztwq2lknnwg23tpobyxe43u" {
+		t.Fatalf("events/s3-put.json decodes to %+v", put.Records)
+	}
+	// Point the sample event at the upload just made, as the README tells
+	// users to do, and run the process function on it directly.
+	put.Records[0].S3.Bucket.Name = stack.Bucket
+	put.Records[0].S3.Object.Key = "uploads%2F" + created.UploadID
+	put.Records[0].S3.Object.URLDecodedKey = ""
+	if err := stack.Process.Handle(ctx, put); err != nil {
+		t.Fatalf("process function on events/s3-put.json: %v", err)
+	}
+
+	var get events.APIGatewayV2HTTPRequest
+	readEvent(t, "api-get-upload.json", &get)
+	get.PathParameters["uploadId"] = created.UploadID
+	resp, err = stack.Status.GetUpload(ctx, get)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status function on events/api-get-upload.json = %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+	var st service.UploadStatus
+	if err := json.Unmarshal([]byte(resp.Body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != ocr.StatusDone && st.Status != ocr.StatusProcessing {
+		t.Fatalf("status = %s %+v", st.Status, st.Error)
+	}
+	if st := waitTerminal(t, created.UploadID); st.Status != ocr.StatusDone {
+		t.Fatalf("upload ended %s %+v", st.Status, st.Error)
+	}
+}
