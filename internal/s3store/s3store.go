@@ -1,0 +1,147 @@
+// Package s3store keeps the service's objects in an S3 bucket: it reads
+// uploads and stored results, writes results, and presigns the browser
+// uploads. It implements ocr.Objects and ocr.Presigner.
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/s3ocr/s3ocr/internal/ocr"
+)
+
+// NewClient returns the S3 client every function uses, configured only by
+// cfg, normally from config.LoadDefaultConfig and so from the SDK's standard
+// variables (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_ENDPOINT_URL_S3, …). optFns are applied as by s3.NewFromConfig.
+//
+// When the client has an endpoint of its own (AWS_ENDPOINT_URL_S3, or one
+// set by optFns) it addresses buckets by path, http://host/bucket/key: local
+// S3-compatible servers on 127.0.0.1 cannot serve virtual-hosted names like
+// bucket.127.0.0.1. In AWS no endpoint variable is set, and the SDK's
+// default, virtual-hosted style, is kept.
+func NewClient(cfg aws.Config, optFns ...func(*s3.Options)) *s3.Client {
+	return s3.NewFromConfig(cfg, append(slices.Clip(optFns), func(o *s3.Options) {
+		// BaseEndpoint holds AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) once
+		// the SDK has read the environment, before optFns run.
+		if o.BaseEndpoint != nil {
+			o.UsePathStyle = true
+		}
+		// An object stored without a full-object checksum (MinIO's POST
+		// uploads, for one) gives a GET nothing to validate, and the SDK
+		// would log that on every read.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})...)
+}
+
+// Store is a bucket holding the service's objects.
+type Store struct {
+	client  *s3.Client
+	presign *s3.PresignClient
+	bucket  string
+}
+
+var (
+	_ ocr.Objects   = (*Store)(nil)
+	_ ocr.Presigner = (*Store)(nil)
+)
+
+// New returns a Store for bucket.
+func New(c *s3.Client, bucket string) *Store {
+	return &Store{client: c, presign: s3.NewPresignClient(c), bucket: bucket}
+}
+
+// Open streams the object at key; the caller closes it. It returns an
+// *ocr.Error with code EOBJECTNOTFOUND when there is no such object.
+//
+// In AWS, S3 answers 403 AccessDenied instead of 404 for a missing key when
+// the caller may not s3:ListBucket the bucket; that stays an internal error,
+// because it is indistinguishable from a real permissions problem.
+func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		if isNoSuchKey(err) {
+			e := ocr.Errorf(ocr.EOBJECTNOTFOUND, "The object %s no longer exists.", key)
+			e.Err = err
+			return nil, e
+		}
+		return nil, fmt.Errorf("get s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return out.Body, nil
+}
+
+// isNoSuchKey reports whether err says the key does not exist. A missing
+// bucket also answers 404, but that is a configuration error, not a missing
+// object, and is not reported as one.
+func isNoSuchKey(err error) bool {
+	var nsk *types.NoSuchKey
+	if errors.As(err, &nsk) {
+		return true
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchBucket" {
+		return false
+	}
+	var respErr *awshttp.ResponseError
+	return errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusNotFound
+}
+
+// Put stores body under key with the content type.
+func (s *Store) Put(ctx context.Context, key, contentType string, body []byte) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        &s.bucket,
+		Key:           &key,
+		Body:          bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))),
+		ContentType:   aws.String(contentType),
+	})
+	if err != nil {
+		return fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return nil
+}
+
+// PresignPost returns a form that lets its holder POST one object to key:
+// S3 checks the form against a policy signed with this client's credentials
+// that pins the exact key and Content-Type (a form field the client must send
+// unchanged), allows 1 to maxSize bytes, and expires at expires, to the
+// second. Any form field the policy does not name is refused by S3.
+func (s *Store) PresignPost(ctx context.Context, key, contentType string, maxSize int64, expires time.Time) (*ocr.PresignedPost, error) {
+	if key == "" || contentType == "" || maxSize < 1 {
+		return nil, fmt.Errorf("presign POST: need a key, a content type and a positive size (got %q, %q, %d)", key, contentType, maxSize)
+	}
+	// The SDK expires the policy at its signing time plus Expires, written
+	// in whole seconds; from a whole-second target, that is the target. A
+	// zero Expires would mean the SDK's default of 15 minutes.
+	ttl := time.Until(expires.Truncate(time.Second))
+	if ttl <= 0 {
+		return nil, fmt.Errorf("presign POST for %s: expiry %s has passed", key, expires.Format(time.RFC3339))
+	}
+	req, err := s.presign.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key}, func(o *s3.PresignPostOptions) {
+		o.Expires = ttl
+		o.Conditions = []any{
+			map[string]string{"key": key},
+			map[string]string{"Content-Type": contentType},
+			[]any{"content-length-range", 1, maxSize},
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("presign POST s3://%s/%s: %w", s.bucket, key, err)
+	}
+	fields := maps.Clone(req.Values)
+	fields["Content-Type"] = contentType
+	return &ocr.PresignedPost{URL: req.URL, Fields: fields}, nil
+}
