@@ -53,13 +53,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func testdata(t *testing.T, name string) []byte {
+func testdata(t *testing.T, name string) []byte { return moduleFile(t, "testdata", name) }
+
+// moduleFile reads a file of the project, from any test's directory.
+func moduleFile(t *testing.T, parts ...string) []byte {
 	t.Helper()
 	root, err := localstack.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(root, "testdata", name))
+	b, err := os.ReadFile(filepath.Join(append([]string{root}, parts...)...))
 	if err != nil {
 		t.Fatal(err)
 	}

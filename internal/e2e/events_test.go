@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/s3ocr/s3ocr/internal/localstack"
 	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/service"
 )
@@ -19,14 +16,7 @@ import (
 // `sam local invoke -e` would.
 func readEvent(t *testing.T, name string, v any) {
 	t.Helper()
-	root, err := localstack.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := moduleFile(t, "events", name)
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
