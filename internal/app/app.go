@@ -60,10 +60,11 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 	}
 	log := Logger(os.Stdout, cfg.LogLevel).With("function", "status")
 	return &handler.API{Log: log, Status: &service.Status{
-		Store:   dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
-		Objects: s3store.New(s3store.NewClient(awsCfg), cfg.BucketName),
-		Log:     log,
-		Now:     time.Now,
+		Store:      dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
+		Objects:    s3store.New(s3store.NewClient(awsCfg), cfg.BucketName),
+		Log:        log,
+		Now:        time.Now,
+		StuckAfter: cfg.StuckAfter,
 	}}, nil
 }
 
@@ -92,5 +93,6 @@ func Process(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		UploadPrefix: cfg.UploadPrefix,
 		ResultPrefix: cfg.ResultPrefix,
 		InlineLimit:  cfg.InlineResult,
+		PageBudget:   cfg.PageBudget,
 	}}, nil
 }

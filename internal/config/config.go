@@ -38,11 +38,13 @@ type Process struct {
 	ResultTTL      time.Duration // RESULT_TTL, default 720h (30 days)
 	ClaimLease     time.Duration // CLAIM_LEASE, default 15m; used only when an invocation has no deadline
 	InlineResult   int           // INLINE_RESULT_BYTES, default 300,000: larger results go to S3 (items max 400 KB)
+	PageBudget     time.Duration // PAGE_BUDGET, default 10s: with less time left before the deadline, stop with "timeout"
 }
 
 // Status configures the status function.
 type Status struct {
 	Common
+	StuckAfter time.Duration // STUCK_AFTER, default 90m (the event age limit, 1h, plus a timeout): an upload processing longer is reported failed ("timeout")
 }
 
 // The variable names, in one place for the template test and the local stack.
@@ -61,6 +63,8 @@ const (
 	EnvResultTTL     = "RESULT_TTL"
 	EnvClaimLease    = "CLAIM_LEASE"
 	EnvInlineResult  = "INLINE_RESULT_BYTES"
+	EnvPageBudget    = "PAGE_BUDGET"
+	EnvStuckAfter    = "STUCK_AFTER"
 )
 
 // Getenv is how settings are looked up; os.Getenv in production.
@@ -170,6 +174,7 @@ func LoadProcess(get Getenv) (Process, error) {
 		ResultTTL:      r.duration(EnvResultTTL, 30*24*time.Hour),
 		ClaimLease:     r.duration(EnvClaimLease, 15*time.Minute),
 		InlineResult:   int(r.int64(EnvInlineResult, 300_000)),
+		PageBudget:     r.duration(EnvPageBudget, 10*time.Second),
 	}
 	return c, r.err()
 }
@@ -177,7 +182,7 @@ func LoadProcess(get Getenv) (Process, error) {
 // LoadStatus reads the status function's settings.
 func LoadStatus(get Getenv) (Status, error) {
 	r := &reader{get: get}
-	c := Status{Common: r.common()}
+	c := Status{Common: r.common(), StuckAfter: r.duration(EnvStuckAfter, 90*time.Minute)}
 	return c, r.err()
 }
 

@@ -35,6 +35,7 @@ type Processor struct {
 	UploadPrefix string        // keys under it are uploads: prefix + upload id
 	ResultPrefix string        // results too large for an item are stored under it
 	InlineLimit  int           // results whose JSON is larger go to an object
+	PageBudget   time.Duration // time a page needs: with less left before the deadline, stop with ETIMEOUT
 
 	Stats Stats // counters since the processor was made
 }
@@ -178,6 +179,12 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, u *ocr.Upload, do
 	switch {
 	case err != nil && ocr.Permanent(err):
 		final.State, final.Error = ocr.ResultFailed, asError(err)
+		if final.Error.Code == ocr.ETIMEOUT {
+			// Not the content's fault: the record expires at once, so a
+			// later upload tries again, but completing it still hands over
+			// the uploads waiting now, and they fail with this upload.
+			final.ExpiresAt = p.Now()
+		}
 	case err != nil:
 		p.release(ctx, log, claim)
 		return "", err
@@ -211,8 +218,8 @@ func (p *Processor) recognize(ctx context.Context, data []byte, langs []string) 
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, ocr.Errorf(ocr.ETIMEOUT, "processing ran out of time before OCR")
+	if err := p.checkTime(ctx); err != nil {
+		return nil, err
 	}
 	p.Stats.OCRRuns.Add(1)
 	page, err := p.Engine.Recognize(ctx, img, langs)
@@ -225,6 +232,22 @@ func (p *Processor) recognize(ctx context.Context, data []byte, langs []string) 
 	return &ocr.Result{
 		Text: page.Text, Confidence: page.Confidence, Languages: langs, Pages: pages, Engine: p.Engine.Info(),
 	}, nil
+}
+
+// checkTime stops work that cannot finish before the invocation's deadline.
+// Lambda kills an invocation at its deadline without a word; stopping first
+// records why, and the upload fails with ETIMEOUT instead of being retried
+// into the same wall.
+func (p *Processor) checkTime(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return ocr.Errorf(ocr.ETIMEOUT, "processing ran out of time")
+	}
+	if d, ok := ctx.Deadline(); ok {
+		if left := time.Until(d); left < p.PageBudget {
+			return ocr.Errorf(ocr.ETIMEOUT, "only %s of the function's time was left for a page that needs about %s; raise the function timeout", left.Round(time.Millisecond), p.PageBudget)
+		}
+	}
+	return nil
 }
 
 // complete stores the finished record, in an object when it is too large to

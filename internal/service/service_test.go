@@ -438,3 +438,57 @@ func TestProcess_MissingObjectFailsUpload(t *testing.T) {
 		t.Fatalf("status = %+v", st)
 	}
 }
+
+func TestProcess_StopsBeforeTheDeadlineWithTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.proc.PageBudget = 5 * time.Second
+	content := pngBytes(t, 60, 30, 255)
+	id := e.upload(t, "image/png", content)
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	out, err := e.proc.Process(short, "uploads/"+id)
+	if err != nil || out != service.OutcomeFailed {
+		t.Fatalf("Process near the deadline = %s, %v; want failed, nil (not retried)", out, err)
+	}
+	if st := e.get(t, id); st.Status != ocr.StatusFailed || st.Error.Code != ocr.ETIMEOUT || !strings.Contains(st.Error.Message, "timeout") {
+		t.Fatalf("status = %+v %+v", st, st.Error)
+	}
+	if n := e.engine.runs.Load(); n != 0 {
+		t.Fatalf("engine ran %d times with no time left", n)
+	}
+	// A timeout is not the content's fault: the same bytes, given time, are read.
+	again := e.upload(t, "image/png", content)
+	if got := e.process(t, again); got != service.OutcomeProcessed {
+		t.Fatalf("later upload of the same bytes = %s, want processed", got)
+	}
+}
+
+func TestStatus_ProcessingIsNotForever(t *testing.T) {
+	e := newEnv(t)
+	e.status.StuckAfter = time.Hour
+	content := pngBytes(t, 60, 30, 255)
+	id := e.upload(t, "image/png", content)
+	// The invocation that claimed the work died (killed at its deadline,
+	// its retries too): nobody will finish it.
+	e.engine.gate = make(chan struct{})
+	crashed, cancel := context.WithCancel(ctx)
+	go e.proc.Process(crashed, "uploads/"+id)
+	deadline := time.Now().Add(5 * time.Second)
+	for e.engine.runs.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := e.get(t, id); st.Status != ocr.StatusProcessing || st.ProcessingSeconds == nil {
+		t.Fatalf("while running: %+v", st)
+	}
+	e.clock.Set(e.clock.Now().Add(59 * time.Minute))
+	if st := e.get(t, id); st.Status != ocr.StatusProcessing || *st.ProcessingSeconds != 59*60 {
+		t.Fatalf("after 59 min: %+v", st)
+	}
+	e.clock.Set(e.clock.Now().Add(2 * time.Minute))
+	st := e.get(t, id)
+	if st.Status != ocr.StatusFailed || st.Error == nil || st.Error.Code != ocr.ETIMEOUT {
+		t.Fatalf("after 61 min: %+v %+v", st, st.Error)
+	}
+	cancel()
+	close(e.engine.gate)
+}

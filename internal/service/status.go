@@ -33,6 +33,12 @@ type Status struct {
 	Objects ocr.Objects
 	Log     *slog.Logger
 	Now     func() time.Time
+
+	// StuckAfter bounds how long an upload may be processing: past it,
+	// every attempt Lambda makes (the first and its retries) has ended, so
+	// the upload is reported failed with ETIMEOUT rather than processing
+	// forever. Zero means no bound.
+	StuckAfter time.Duration
 }
 
 // Get returns the upload's status, with the result once it is done. An
@@ -90,10 +96,17 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 }
 
 func (s *Status) setProcessing(out *UploadStatus, u *ocr.Upload) {
-	if out.Status == ocr.StatusProcessing && !u.ProcessingSince.IsZero() {
-		secs := s.Now().Sub(u.ProcessingSince).Seconds()
-		out.ProcessingSeconds = &secs
+	if out.Status != ocr.StatusProcessing || u.ProcessingSince.IsZero() {
+		return
 	}
+	took := s.Now().Sub(u.ProcessingSince)
+	if s.StuckAfter > 0 && took > s.StuckAfter {
+		out.Status = ocr.StatusFailed
+		out.Error = ocr.Errorf(ocr.ETIMEOUT, "processing did not finish within %s; upload the file again", s.StuckAfter)
+		return
+	}
+	secs := took.Seconds()
+	out.ProcessingSeconds = &secs
 }
 
 // load returns the record's result, reading it from its object when it was
