@@ -28,8 +28,21 @@ dev: tools ## run the whole flow locally: API on http://127.0.0.1:8080 (PORT to 
 	$(GO) run ./cmd/s3ocr-dev
 
 .PHONY: test
-test: tools lint ## run every test, unit and integration (starts MinIO and dynalite itself)
+test: tools lint ## run every test, unit and integration (starts MinIO and dynalite itself), then each fuzz target briefly
 	S3OCR_REQUIRE_TOOLS=1 $(GO) test -count=1 -race -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+# Every Fuzz* function in internal/, each for FUZZTIME (go test runs one
+# fuzz target at a time).
+FUZZTIME ?= 60s
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
+	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' internal); do \
+	  for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/p' $$file); do \
+	    echo "fuzz: $$fn in ./$$(dirname $$file) for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file); \
+	  done; \
+	done
 
 .PHONY: unit
 unit: ## run the tests that need no local servers (the others skip)

@@ -216,3 +216,35 @@ func TestS3Handle_DecodesKeysAndSkipsOtherEvents(t *testing.T) {
 		t.Fatalf("upload %s after the event, engine runs %d", u.Status, engine.runs)
 	}
 }
+
+// FuzzCreateUploadBody feeds arbitrary bodies to POST /uploads: whatever the
+// body, the answer is 201 or a 4xx with a JSON error naming a code, never a
+// panic or a 5xx.
+func FuzzCreateUploadBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"filename":"scan.png","contentType":"image/png","size":123,"languages":["eng"]}`,
+		`{"filename":"../../x","contentType":"image/jpeg; charset=x","size":1e3}`,
+		`{"filename":"a\u0000b"}`, `[]`, `null`, `{"size":-1}`, `{"languages":[1]}`, "\xff\xfe", "",
+	} {
+		f.Add(seed, false)
+		f.Add(base64.StdEncoding.EncodeToString([]byte(seed)), true)
+	}
+	api, _ := newAPI()
+	f.Fuzz(func(t *testing.T, body string, b64 bool) {
+		req := post(body)
+		req.IsBase64Encoded = b64
+		resp, err := api.CreateUpload(context.Background(), req)
+		if err != nil {
+			t.Fatalf("handler error: %v", err)
+		}
+		if resp.StatusCode == http.StatusCreated {
+			return
+		}
+		if resp.StatusCode < 400 || resp.StatusCode > 499 {
+			t.Fatalf("status %d for body %q: %s", resp.StatusCode, body, resp.Body)
+		}
+		if e := errorOf(t, resp); e.Code == "" || e.Message == "" {
+			t.Fatalf("error without code or message: %s", resp.Body)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/service"
@@ -121,4 +122,29 @@ func TestStatus_UnknownExpiredAndMalformedIDs(t *testing.T) {
 	if _, err := e.status.Get(ctx, id); ocr.ErrorCode(err) != ocr.ENOTFOUND {
 		t.Fatalf("expired id: %v", err)
 	}
+}
+
+// FuzzSanitizeFilename: a name that is accepted is a base name fit to show:
+// no separators, no control characters, not "." or "..", within the limit.
+func FuzzSanitizeFilename(f *testing.F) {
+	for _, s := range []string{"scan.png", "../../etc/passwd", `C:\x\y.png`, "a\x00b", "..", " ", "Überweisung.pdf", strings.Repeat("a", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got, err := service.SanitizeFilename(name)
+		if err != nil {
+			if ocr.ErrorCode(err) != ocr.EFILENAME {
+				t.Fatalf("error code %q", ocr.ErrorCode(err))
+			}
+			return
+		}
+		if got == "" || got == "." || got == ".." || strings.ContainsAny(got, `/\`) || len(got) > service.MaxFilenameBytes {
+			t.Fatalf("SanitizeFilename(%q) = %q", name, got)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) {
+				t.Fatalf("SanitizeFilename(%q) = %q keeps a control character", name, got)
+			}
+		}
+	})
 }
