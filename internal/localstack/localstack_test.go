@@ -71,7 +71,9 @@ func TestGateway_UnknownRoutesAndMethodsAreJSONErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var body struct{ Error struct{ Code, Message string } }
+		var body struct {
+			Error struct{ Code, Message string }
+		}
 		json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
 		if resp.StatusCode != tc.status || body.Error.Code != tc.code || body.Error.Message == "" {
