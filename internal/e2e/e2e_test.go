@@ -218,7 +218,7 @@ func TestFlow_SameBytesUploadedAgainAreCached(t *testing.T) {
 	first := createUpload(t, service.CreateUploadRequest{Filename: "a.jpg", ContentType: "image/jpeg", Size: int64(len(img))})
 	mustPost(t, first, img)
 	a := waitTerminal(t, first.UploadID)
-	runs := stack.Process.Processor.Stats.OCRRuns.Load()
+	runs := stack.OCRRuns()
 
 	second := createUpload(t, service.CreateUploadRequest{Filename: "b.jpg", ContentType: "image/jpeg", Size: int64(len(img))})
 	mustPost(t, second, img)
@@ -226,7 +226,7 @@ func TestFlow_SameBytesUploadedAgainAreCached(t *testing.T) {
 	if b.Status != ocr.StatusDone || !b.Cached || b.Result.Text != a.Result.Text {
 		t.Fatalf("second upload = %s cached=%v", b.Status, b.Cached)
 	}
-	if n := stack.Process.Processor.Stats.OCRRuns.Load() - runs; n != 0 {
+	if n := stack.OCRRuns() - runs; n != 0 {
 		t.Fatalf("the second upload of the same bytes ran OCR %d times", n)
 	}
 }
@@ -234,7 +234,7 @@ func TestFlow_SameBytesUploadedAgainAreCached(t *testing.T) {
 func TestFlow_DuplicateConcurrentEventsRunOneOCR(t *testing.T) {
 	img := testdata(t, "hello.tif")
 	up := createUpload(t, service.CreateUploadRequest{Filename: "hello.tif", ContentType: "image/tiff", Size: int64(len(img))})
-	before := stack.Process.Processor.Stats.OCRRuns.Load()
+	before := stack.OCRRuns()
 	mustPost(t, up, img)
 	// S3 delivers at least once: add 19 more deliveries of the same event.
 	ev := events.S3Event{Records: []events.S3EventRecord{{
@@ -256,7 +256,7 @@ func TestFlow_DuplicateConcurrentEventsRunOneOCR(t *testing.T) {
 	if st.Status != ocr.StatusDone {
 		t.Fatalf("upload = %s %+v", st.Status, st.Error)
 	}
-	if n := stack.Process.Processor.Stats.OCRRuns.Load() - before; n != 1 {
+	if n := stack.OCRRuns() - before; n != 1 {
 		t.Fatalf("20 deliveries ran OCR %d times, want 1", n)
 	}
 }

@@ -55,7 +55,7 @@ func TestEvents_SamLocalInvokeEventsRunOnTheirHandlers(t *testing.T) {
 	put.Records[0].S3.Bucket.Name = stack.Bucket
 	put.Records[0].S3.Object.Key = "uploads%2F" + created.UploadID
 	put.Records[0].S3.Object.URLDecodedKey = ""
-	if err := stack.Process.Handle(ctx, put); err != nil {
+	if err := stack.Processes[0].Handle(ctx, put); err != nil {
 		t.Fatalf("process function on events/s3-put.json: %v", err)
 	}
 

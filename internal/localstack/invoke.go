@@ -19,12 +19,17 @@ import (
 // function's timeout as its deadline, a failed attempt is retried (twice by
 // default, after a delay), and an event that fails every attempt goes to the
 // on-failure destination: here, a JSON file in DeadLetterDir.
+//
+// Each worker is one "container": with Handlers set, worker i always uses
+// Handlers[i], as a Lambda container keeps its own warm state; otherwise
+// every worker uses Handler.
 type AsyncInvoker struct {
 	Handler       func(context.Context, events.S3Event) error
-	Timeout       time.Duration   // per attempt; default 5m
-	Backoff       []time.Duration // delay before each retry; default 1s, 2s (AWS: about 1 and 2 minutes)
-	Concurrency   int             // events handled at once; default 2
-	DeadLetterDir string          // where exhausted events are written; "" keeps none
+	Handlers      []func(context.Context, events.S3Event) error // one per worker; overrides Handler and Concurrency
+	Timeout       time.Duration                                 // per attempt; default 5m
+	Backoff       []time.Duration                               // delay before each retry; default 1s, 2s (AWS: about 1 and 2 minutes)
+	Concurrency   int                                           // events handled at once; default 2
+	DeadLetterDir string                                        // where exhausted events are written; "" keeps none
 	Log           *slog.Logger
 
 	once     sync.Once
@@ -45,12 +50,18 @@ func (a *AsyncInvoker) start() {
 		if a.Backoff == nil {
 			a.Backoff = []time.Duration{time.Second, 2 * time.Second}
 		}
-		if a.Concurrency == 0 {
-			a.Concurrency = 2
+		handlers := a.Handlers
+		if len(handlers) == 0 {
+			if a.Concurrency == 0 {
+				a.Concurrency = 2
+			}
+			for range a.Concurrency {
+				handlers = append(handlers, a.Handler)
+			}
 		}
 		a.queue = make(chan events.S3Event, 1024)
-		for range a.Concurrency {
-			go a.worker()
+		for _, h := range handlers {
+			go a.worker(h)
 		}
 	})
 }
@@ -79,15 +90,15 @@ func (a *AsyncInvoker) Wait(ctx context.Context) error {
 	}
 }
 
-func (a *AsyncInvoker) worker() {
+func (a *AsyncInvoker) worker(h func(context.Context, events.S3Event) error) {
 	for ev := range a.queue {
-		a.deliver(ev)
+		a.deliver(h, ev)
 		a.pending.Add(-1)
 		a.inflight.Done()
 	}
 }
 
-func (a *AsyncInvoker) deliver(ev events.S3Event) {
+func (a *AsyncInvoker) deliver(h func(context.Context, events.S3Event) error, ev events.S3Event) {
 	var err error
 	for attempt := 0; attempt <= len(a.Backoff); attempt++ {
 		if attempt > 0 {
@@ -95,7 +106,7 @@ func (a *AsyncInvoker) deliver(ev events.S3Event) {
 		}
 		a.Attempts.Add(1)
 		ctx, cancel := context.WithTimeout(context.Background(), a.Timeout)
-		err = a.Handler(ctx, ev)
+		err = h(ctx, ev)
 		cancel()
 		if err == nil {
 			return

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ type Options struct {
 	Static         http.Handler      // served at / for GET requests no route matches
 	Log            *slog.Logger      // the stack's own messages; default text to stderr
 	InvokeTimeout  time.Duration     // process function timeout; default 5m
+	Containers     int               // process function containers running at once; default GOMAXPROCS
 	RetryBackoff   []time.Duration   // async retry delays; default 1s, 2s
 }
 
@@ -51,14 +53,14 @@ type Stack struct {
 	Dir            string
 	Env            map[string]string // the functions' environment: SDK variables and settings
 
-	S3      *s3.Client
-	Dynamo  *dynamodb.Client
-	Invoker *AsyncInvoker // the process function's async invocations
-	Process *handler.S3   // the process function
-	Upload  *handler.API  // the upload function
-	Status  *handler.API  // the status function
-	MinIO   *MinIO
-	Dyn     *Dynalite
+	S3        *s3.Client
+	Dynamo    *dynamodb.Client
+	Invoker   *AsyncInvoker // the process function's async invocations
+	Processes []*handler.S3 // the process function's containers, one per invoker worker
+	Upload    *handler.API  // the upload function
+	Status    *handler.API  // the status function
+	MinIO     *MinIO
+	Dyn       *Dynalite
 
 	apiServer, hookServer *http.Server
 	tempDir               bool
@@ -181,7 +183,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("configure bucket: %w", err)
 	}
 
-	if err = s.serveFunctions(awsCfg, get, apiLn, origins, opts.Static); err != nil {
+	if err = s.serveFunctions(awsCfg, get, apiLn, origins, opts.Static, or(opts.Containers, runtime.GOMAXPROCS(0))); err != nil {
 		apiLn.Close()
 		return nil, err
 	}
@@ -194,7 +196,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 // serveFunctions builds the three functions from the stack's environment and
 // serves the API routes as API Gateway would route them.
-func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.Listener, origins []string, static http.Handler) error {
+func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.Listener, origins []string, static http.Handler, containers int) error {
 	upload, err := app.UploadAPI(awsCfg, get)
 	if err != nil {
 		return fmt.Errorf("upload function: %w", err)
@@ -203,12 +205,17 @@ func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.List
 	if err != nil {
 		return fmt.Errorf("status function: %w", err)
 	}
-	process, err := app.Process(awsCfg, get)
-	if err != nil {
-		return fmt.Errorf("process function: %w", err)
+	// Each container has its own warm engine, as on Lambda, so OCR runs
+	// in parallel up to the number of containers.
+	for range containers {
+		process, err := app.Process(awsCfg, get)
+		if err != nil {
+			return fmt.Errorf("process function: %w", err)
+		}
+		s.Processes = append(s.Processes, process)
+		s.Invoker.Handlers = append(s.Invoker.Handlers, process.Handle)
 	}
-	s.Process, s.Upload, s.Status = process, upload, status
-	s.Invoker.Handler = process.Handle
+	s.Upload, s.Status = upload, status
 	gw := &Gateway{AllowedOrigins: origins, Static: static, Routes: []Route{
 		{Method: http.MethodPost, Pattern: "/uploads", Handler: func(r *http.Request, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 			return upload.CreateUpload(r.Context(), ev)
@@ -220,6 +227,16 @@ func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.List
 	s.apiServer = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 	go s.apiServer.Serve(ln)
 	return nil
+}
+
+// OCRRuns returns how many documents the process function's containers
+// have handed to the engine.
+func (s *Stack) OCRRuns() int64 {
+	var n int64
+	for _, p := range s.Processes {
+		n += p.Processor.Stats.OCRRuns.Load()
+	}
+	return n
 }
 
 // awaitNotifications writes probe objects until one's event arrives.
