@@ -1,15 +1,22 @@
-// Package dynamostore keeps uploads and shared results in one DynamoDB
-// table (ocr.Store). Every claim and state change is one conditional write:
-// DynamoDB has no cross-item transactions here (dynalite, the local server,
-// does not implement them), and none are needed, because each rule concerns
-// one item.
+// Package dynamostore keeps uploads and shared results in one DynamoDB table
+// (ocr.Store). Every claim and state change is one conditional write on one
+// item: no rule spans two items, so no transactions are needed (dynalite, the
+// local server, does not implement them).
+//
+// Item layout, one string partition key (PartitionKey) and no sort key:
+//
+//	pk = "upload#<id>"   an ocr.Upload
+//	pk = "result#<key>"  an ocr.ResultRecord, plus "waiters" (string set)
+//	                     while it is processing
+//
+// Every item carries its expiry in TTLAttribute (epoch seconds) and every
+// read treats an item at or past it as absent.
 package dynamostore
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -23,12 +30,14 @@ import (
 	"github.com/s3ocr/s3ocr/internal/ocr"
 )
 
-// The table's layout, which template.yaml declares too.
+// The table's layout. template.yaml declares the same names.
 const (
-	// PartitionKey is the table's only key attribute (a string).
+	// PartitionKey is the table's only key attribute, a string.
 	PartitionKey = "pk"
-	// TTLAttribute holds each item's expiry in epoch seconds, the attribute
-	// the table's TimeToLiveSpecification names.
+
+	// TTLAttribute holds each item's expiry as a Number of epoch seconds,
+	// the attribute the table's TimeToLiveSpecification names. An item
+	// without it never expires.
 	TTLAttribute = "expiresAt"
 )
 
@@ -37,7 +46,19 @@ const (
 	resultPrefix = "result#"
 )
 
-// Store is an ocr.Store on DynamoDB.
+// Condition fragments. The attribute names are those of the dynamodbav tags
+// below; the tests check the stored names against PartitionKey and
+// TTLAttribute. expiresAt is compared with :now in epoch seconds; an item
+// without expiresAt is live (a comparison with a missing attribute is false).
+const (
+	condExists  = "attribute_exists(pk)"
+	condAbsent  = "attribute_not_exists(pk)"
+	condLive    = "(attribute_not_exists(expiresAt) OR expiresAt > :now)"
+	condExpired = "expiresAt <= :now"
+)
+
+// Store is an ocr.Store on one DynamoDB table laid out as the package
+// comment describes. It is safe for concurrent use.
 type Store struct {
 	c     *dynamodb.Client
 	table string
@@ -46,7 +67,8 @@ type Store struct {
 
 var _ ocr.Store = (*Store)(nil)
 
-// New returns a store on table, reading the time from now (time.Now if nil).
+// New returns a store on the named table (see CreateTable), reading the time
+// for expiry from now (time.Now if nil).
 func New(c *dynamodb.Client, table string, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
@@ -54,62 +76,97 @@ func New(c *dynamodb.Client, table string, now func() time.Time) *Store {
 	return &Store{c: c, table: table, now: now}
 }
 
-// uploadItem is an upload as stored. Nested domain types keep their JSON
-// names (the codec uses the json tag key), so the console shows the same
-// names as the API.
+// uploadItem is an ocr.Upload as stored.
 type uploadItem struct {
-	PK              string        `json:"pk"`
-	Kind            string        `json:"kind"`
-	ID              string        `json:"id"`
-	Status          ocr.Status    `json:"status"`
-	Filename        string        `json:"filename,omitempty"`
-	ContentType     string        `json:"contentType"`
-	Size            int64         `json:"size"`
-	Languages       []string      `json:"languages"`
-	CreatedAt       time.Time     `json:"createdAt"`
-	UpdatedAt       time.Time     `json:"updatedAt,omitempty"`
-	ExpiresAt       int64         `json:"expiresAt"`
-	Document        *ocr.Document `json:"document,omitempty"`
-	ResultKey       string        `json:"resultKey,omitempty"`
-	Cached          bool          `json:"cached,omitempty"`
-	ProcessingSince time.Time     `json:"processingSince,omitempty"`
-	Error           *ocr.Error    `json:"error,omitempty"`
+	PK              string        `dynamodbav:"pk"`
+	Kind            string        `dynamodbav:"kind"` // "upload", for people reading the table
+	ID              string        `dynamodbav:"id"`
+	Status          ocr.Status    `dynamodbav:"status"`
+	Filename        string        `dynamodbav:"filename,omitempty"`
+	ContentType     string        `dynamodbav:"contentType,omitempty"`
+	Size            int64         `dynamodbav:"size"`
+	Languages       []string      `dynamodbav:"languages,omitempty"`
+	CreatedAt       time.Time     `dynamodbav:"createdAt,omitempty"`
+	UpdatedAt       time.Time     `dynamodbav:"updatedAt,omitempty"`
+	ExpiresAt       int64         `dynamodbav:"expiresAt,omitempty"` // epoch seconds; 0: never
+	Document        *ocr.Document `dynamodbav:"document,omitempty"`
+	ResultKey       string        `dynamodbav:"resultKey,omitempty"`
+	Cached          bool          `dynamodbav:"cached,omitempty"`
+	ProcessingSince time.Time     `dynamodbav:"processingSince,omitempty"`
+	Error           *ocr.Error    `dynamodbav:"error,omitempty"`
 }
 
-// resultItem is a shared result as stored. The inline Result is a nested
-// map, readable in the console; results over the processor's inline limit
-// are in S3 and only ObjectKey is here. Waiters, a string set, is written
-// only by AddWaiter.
+// resultItem is an ocr.ResultRecord as stored. The inline Result is a nested
+// map, readable in the console; the processor puts results that would make
+// the item exceed DynamoDB's 400 KB in S3 and stores only ObjectKey here.
 type resultItem struct {
-	PK         string          `json:"pk"`
-	Kind       string          `json:"kind"`
-	Key        string          `json:"key"`
-	State      ocr.ResultState `json:"state"`
-	Owner      string          `json:"owner,omitempty"`
-	LeaseUntil int64           `json:"leaseUntil,omitempty"` // epoch ms, compared in conditions
-	Document   ocr.Document    `json:"document"`
-	Result     *ocr.Result     `json:"result,omitempty"`
-	ObjectKey  string          `json:"objectKey,omitempty"`
-	Error      *ocr.Error      `json:"error,omitempty"`
-	CreatedAt  time.Time       `json:"createdAt"`
-	UpdatedAt  time.Time       `json:"updatedAt,omitempty"`
-	ExpiresAt  int64           `json:"expiresAt"`
+	PK         string          `dynamodbav:"pk"`
+	Kind       string          `dynamodbav:"kind"` // "result"
+	Key        string          `dynamodbav:"key"`
+	State      ocr.ResultState `dynamodbav:"state"`
+	Owner      string          `dynamodbav:"owner,omitempty"`
+	LeaseUntil int64           `dynamodbav:"leaseUntil,omitempty"` // epoch milliseconds, compared in ClaimResult's condition
+	Document   ocr.Document    `dynamodbav:"document"`
+	Result     *ocr.Result     `dynamodbav:"result,omitempty"`
+	ObjectKey  string          `dynamodbav:"objectKey,omitempty"`
+	Error      *ocr.Error      `dynamodbav:"error,omitempty"`
+	CreatedAt  time.Time       `dynamodbav:"createdAt,omitempty"`
+	UpdatedAt  time.Time       `dynamodbav:"updatedAt,omitempty"`
+	ExpiresAt  int64           `dynamodbav:"expiresAt,omitempty"` // epoch seconds; 0: never
+	Waiters    []string        `dynamodbav:"waiters,stringset,omitempty"`
 }
 
+// The codec reads the json tag key as well as dynamodbav, so the domain types
+// nested in items (Document, Result, Error) are stored under the names the API
+// shows, and ocr.Error's internal cause (json:"-") is never stored.
 func encOpts(o *attributevalue.EncoderOptions) { o.TagKey, o.OmitEmptyTime = "json", true }
 func decOpts(o *attributevalue.DecoderOptions) { o.TagKey = "json" }
-
-func marshalMap(v any) (map[string]types.AttributeValue, error) {
-	return attributevalue.MarshalMapWithOptions(v, encOpts)
-}
 
 func marshal(v any) (types.AttributeValue, error) {
 	return attributevalue.MarshalWithOptions(v, encOpts)
 }
 
-// epochCeil rounds up, so an item never expires before its time.
-func epochCeil(t time.Time) int64 {
-	return int64(math.Ceil(float64(t.UnixNano()) / 1e9))
+func marshalMap(v any) (map[string]types.AttributeValue, error) {
+	return attributevalue.MarshalMapWithOptions(v, encOpts)
+}
+
+// epochSeconds rounds up, so that an item never expires before its time;
+// 0, which stores no expiry, for the zero time.
+func epochSeconds(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// epochMillis rounds up, so that a lease is never taken over early.
+func epochMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	ms := t.UnixMilli()
+	if t.Nanosecond()%int(time.Millisecond) > 0 {
+		ms++
+	}
+	return ms
+}
+
+func fromEpochSeconds(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}
+
+func fromEpochMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
 }
 
 func num(n int64) types.AttributeValue {
@@ -126,48 +183,27 @@ func conditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
-// CreateUpload implements ocr.Store.
-func (s *Store) CreateUpload(ctx context.Context, u *ocr.Upload) error {
-	item, err := marshalMap(uploadItem{
-		PK: uploadPrefix + u.ID, Kind: "upload", ID: u.ID, Status: u.Status, Filename: u.Filename,
-		ContentType: u.ContentType, Size: u.Size, Languages: u.Languages, CreatedAt: u.CreatedAt.UTC(),
-		UpdatedAt: u.UpdatedAt.UTC(), ExpiresAt: epochCeil(u.ExpiresAt),
-	})
-	if err != nil {
-		return fmt.Errorf("encode upload: %w", err)
-	}
-	_, err = s.c.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 &s.table,
-		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR expiresAt <= :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(s.now().Unix())},
-	})
-	if conditionFailed(err) {
-		return fmt.Errorf("upload %s exists", u.ID)
-	}
-	if err != nil {
-		return fmt.Errorf("put upload %s: %w", u.ID, err)
-	}
-	return nil
+// tooLarge reports DynamoDB's refusal of an item over 400 KB: a
+// ValidationException told apart from others only by its message ("Item size
+// has exceeded the maximum allowed size"; dynalite sends the same).
+func tooLarge(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ValidationException" &&
+		strings.Contains(strings.ToLower(api.ErrorMessage()), "item size")
 }
 
-// get reads an item consistently (claims and status must see the latest
-// write), treating an expired one as absent.
-func (s *Store) get(ctx context.Context, pk string, v any) (bool, error) {
-	out, err := s.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return false, fmt.Errorf("get %s: %w", pk, err)
-	}
-	return s.decodeLive(out.Item, v)
-}
-
-func (s *Store) decodeLive(item map[string]types.AttributeValue, v any) (bool, error) {
+// decodeLive decodes item into v unless it is missing or expired at now:
+// DynamoDB deletes expired items lazily, days late, and dynalite never does.
+func decodeLive(item map[string]types.AttributeValue, v any, now time.Time) (bool, error) {
 	if item == nil {
 		return false, nil
 	}
-	// DynamoDB deletes expired items lazily, days late: they must read as absent.
 	if exp, ok := item[TTLAttribute].(*types.AttributeValueMemberN); ok {
-		if n, err := strconv.ParseInt(exp.Value, 10, 64); err == nil && n <= s.now().Unix() {
+		n, err := strconv.ParseInt(exp.Value, 10, 64)
+		if err != nil {
+			return false, fmt.Errorf("item %v: %s %q is not epoch seconds", item[PartitionKey], TTLAttribute, exp.Value)
+		}
+		if n <= now.Unix() {
 			return false, nil
 		}
 	}
@@ -175,6 +211,43 @@ func (s *Store) decodeLive(item map[string]types.AttributeValue, v any) (bool, e
 		return false, fmt.Errorf("decode item: %w", err)
 	}
 	return true, nil
+}
+
+// get reads an item into v, treating an expired one as absent. The read is
+// strongly consistent: a claim or a status must see the latest write, and
+// DynamoDB's default eventually consistent read may not.
+func (s *Store) get(ctx context.Context, pk string, v any) (bool, error) {
+	out, err := s.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, fmt.Errorf("dynamodb: get %s: %w", pk, err)
+	}
+	return decodeLive(out.Item, v, s.now())
+}
+
+// CreateUpload implements ocr.Store. An expired upload with the same id is
+// replaced, as if TTL had already deleted it.
+func (s *Store) CreateUpload(ctx context.Context, u *ocr.Upload) error {
+	item, err := marshalMap(uploadItem{
+		PK: uploadPrefix + u.ID, Kind: "upload", ID: u.ID, Status: u.Status, Filename: u.Filename,
+		ContentType: u.ContentType, Size: u.Size, Languages: u.Languages, CreatedAt: u.CreatedAt.UTC(),
+		UpdatedAt: u.UpdatedAt.UTC(), ExpiresAt: epochSeconds(u.ExpiresAt),
+	})
+	if err != nil {
+		return fmt.Errorf("encode upload %s: %w", u.ID, err)
+	}
+	_, err = s.c.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 &s.table,
+		Item:                      item,
+		ConditionExpression:       aws.String(condAbsent + " OR " + condExpired),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(s.now().Unix())},
+	})
+	if conditionFailed(err) {
+		return ocr.Errorf(ocr.EINTERNAL, "upload %s exists", u.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("dynamodb: put upload %s: %w", u.ID, err)
+	}
+	return nil
 }
 
 // Upload implements ocr.Store.
@@ -190,20 +263,24 @@ func (s *Store) Upload(ctx context.Context, id string) (*ocr.Upload, error) {
 	return &ocr.Upload{
 		ID: it.ID, Status: it.Status, Filename: it.Filename, ContentType: it.ContentType, Size: it.Size,
 		Languages: it.Languages, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
-		ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC(), Document: it.Document, ResultKey: it.ResultKey,
+		ExpiresAt: fromEpochSeconds(it.ExpiresAt), Document: it.Document, ResultKey: it.ResultKey,
 		Cached: it.Cached, ProcessingSince: it.ProcessingSince, Error: it.Error,
 	}, nil
 }
 
-// TransitionUpload implements ocr.Store.
+// TransitionUpload implements ocr.Store with one conditional UpdateItem that
+// sets the status and the change's non-zero fields.
 func (s *Store) TransitionUpload(ctx context.Context, id string, from []ocr.Status, ch ocr.UploadChange) (bool, error) {
+	if len(from) == 0 {
+		return false, nil // IN () is not an expression DynamoDB accepts, and nothing can match
+	}
 	names := map[string]string{"#status": "status"}
 	values := map[string]types.AttributeValue{":to": str(string(ch.Status)), ":now": num(s.now().Unix())}
 	sets := []string{"#status = :to"}
 	set := func(attr string, v any) error {
 		av, err := marshal(v)
 		if err != nil {
-			return fmt.Errorf("encode %s: %w", attr, err)
+			return fmt.Errorf("encode %s of upload %s: %w", attr, id, err)
 		}
 		names["#"+attr], values[":"+attr] = attr, av
 		sets = append(sets, "#"+attr+" = :"+attr)
@@ -231,20 +308,16 @@ func (s *Store) TransitionUpload(ctx context.Context, id string, from []ocr.Stat
 	if err := errors.Join(errs...); err != nil {
 		return false, err
 	}
-	var in []string
+	in := make([]string, len(from))
 	for i, st := range from {
-		k := ":from" + strconv.Itoa(i)
-		values[k] = str(string(st))
-		in = append(in, k)
-	}
-	if len(in) == 0 {
-		return false, nil
+		in[i] = ":from" + strconv.Itoa(i)
+		values[in[i]] = str(string(st))
 	}
 	_, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       key(uploadPrefix + id),
 		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND expiresAt > :now AND #status IN (" + strings.Join(in, ", ") + ")"),
+		ConditionExpression:       aws.String(condExists + " AND " + condLive + " AND #status IN (" + strings.Join(in, ", ") + ")"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
@@ -252,36 +325,30 @@ func (s *Store) TransitionUpload(ctx context.Context, id string, from []ocr.Stat
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("update upload %s: %w", id, err)
+		return false, fmt.Errorf("dynamodb: update upload %s: %w", id, err)
 	}
 	return true, nil
-}
-
-func (it *resultItem) record() *ocr.ResultRecord {
-	r := &ocr.ResultRecord{
-		Key: it.Key, State: it.State, Owner: it.Owner, Document: it.Document, Result: it.Result,
-		ObjectKey: it.ObjectKey, Error: it.Error, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
-		ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC(),
-	}
-	if it.LeaseUntil != 0 {
-		r.LeaseUntil = time.UnixMilli(it.LeaseUntil).UTC()
-	}
-	return r
 }
 
 func newResultItem(rec *ocr.ResultRecord) resultItem {
 	it := resultItem{
 		PK: resultPrefix + rec.Key, Kind: "result", Key: rec.Key, State: rec.State, Owner: rec.Owner,
-		Document: rec.Document, Result: rec.Result, ObjectKey: rec.ObjectKey, CreatedAt: rec.CreatedAt.UTC(),
-		UpdatedAt: rec.UpdatedAt.UTC(), ExpiresAt: epochCeil(rec.ExpiresAt),
+		LeaseUntil: epochMillis(rec.LeaseUntil), Document: rec.Document, Result: rec.Result,
+		ObjectKey: rec.ObjectKey, CreatedAt: rec.CreatedAt.UTC(), UpdatedAt: rec.UpdatedAt.UTC(),
+		ExpiresAt: epochSeconds(rec.ExpiresAt),
 	}
 	if rec.Error != nil {
 		it.Error = &ocr.Error{Code: rec.Error.Code, Message: rec.Error.Message}
 	}
-	if !rec.LeaseUntil.IsZero() {
-		it.LeaseUntil = rec.LeaseUntil.UnixMilli()
-	}
 	return it
+}
+
+func (it *resultItem) record() *ocr.ResultRecord {
+	return &ocr.ResultRecord{
+		Key: it.Key, State: it.State, Owner: it.Owner, LeaseUntil: fromEpochMillis(it.LeaseUntil),
+		Document: it.Document, Result: it.Result, ObjectKey: it.ObjectKey, Error: it.Error,
+		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, ExpiresAt: fromEpochSeconds(it.ExpiresAt),
+	}
 }
 
 // Result implements ocr.Store.
@@ -297,80 +364,91 @@ func (s *Store) Result(ctx context.Context, k string) (*ocr.ResultRecord, error)
 	return it.record(), nil
 }
 
-// claimAttempts bounds ClaimResult's loop when the record it lost to
-// disappears (released or expired) before it can be read.
-const claimAttempts = 3
+// claimAttempts bounds ClaimResult's loop for the case where the record it
+// lost to is released, expires or loses its lease before it can be read.
+const claimAttempts = 5
 
-// ClaimResult implements ocr.Store.
+// ClaimResult implements ocr.Store with one conditional PutItem. Expiry is
+// judged by the store's clock, the lease by now, as in inmem.
 func (s *Store) ClaimResult(ctx context.Context, rec *ocr.ResultRecord, now time.Time) (bool, *ocr.ResultRecord, error) {
 	item, err := marshalMap(newResultItem(rec))
 	if err != nil {
-		return false, nil, fmt.Errorf("encode claim: %w", err)
+		return false, nil, fmt.Errorf("encode claim on %s: %w", rec.Key, err)
 	}
 	for range claimAttempts {
+		at := s.now()
 		_, err = s.c.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: &s.table,
 			Item:      item,
 			// Free, expired, or processing under a lease that has ended.
-			ConditionExpression:      aws.String("attribute_not_exists(pk) OR expiresAt <= :nowSec OR (#state = :processing AND leaseUntil < :nowMs)"),
+			ConditionExpression:      aws.String(condAbsent + " OR " + condExpired + " OR (#state = :processing AND leaseUntil < :leaseNow)"),
 			ExpressionAttributeNames: map[string]string{"#state": "state"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":nowSec": num(now.Unix()), ":nowMs": num(now.UnixMilli()), ":processing": str(string(ocr.ResultProcessing)),
+				":now": num(at.Unix()), ":leaseNow": num(now.UnixMilli()), ":processing": str(string(ocr.ResultProcessing)),
 			},
+			// DynamoDB returns the item that failed the condition, read
+			// atomically with the check. dynalite ignores this parameter.
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		if err == nil {
 			return true, nil, nil
 		}
-		if !conditionFailed(err) {
-			return false, nil, fmt.Errorf("claim result %s: %w", rec.Key, err)
-		}
-		var it resultItem
-		ok := false
 		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) && ccf.Item != nil {
-			ok, err = s.decodeLive(ccf.Item, &it)
+		if !errors.As(err, &ccf) {
+			return false, nil, fmt.Errorf("dynamodb: claim result %s: %w", rec.Key, err)
+		}
+		var cur resultItem
+		var ok bool
+		if ccf.Item != nil {
+			ok, err = decodeLive(ccf.Item, &cur, at)
 		} else {
-			// dynalite does not return the item with the failure: read it.
-			ok, err = s.get(ctx, resultPrefix+rec.Key, &it)
+			// dynalite: read the holder now. It may have changed since the
+			// check, hence the loop.
+			ok, err = s.get(ctx, resultPrefix+rec.Key, &cur)
 		}
 		if err != nil {
 			return false, nil, err
 		}
-		if ok {
-			return false, it.record(), nil
+		// Decided as the condition decides, in whole milliseconds.
+		if ok && !(cur.State == ocr.ResultProcessing && cur.LeaseUntil < now.UnixMilli()) {
+			return false, cur.record(), nil
 		}
 	}
-	return false, nil, fmt.Errorf("claim result %s: lost to a record that keeps disappearing", rec.Key)
+	return false, nil, fmt.Errorf("dynamodb: claim result %s: the record it lost to changed %d times in a row", rec.Key, claimAttempts)
 }
 
-// AddWaiter implements ocr.Store.
+// AddWaiter implements ocr.Store: ADD to a string set is idempotent, and the
+// condition keeps a waiter from being added after CompleteResult read the set.
 func (s *Store) AddWaiter(ctx context.Context, k, uploadID string) (bool, error) {
 	_, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.table,
 		Key:                      key(resultPrefix + k),
 		UpdateExpression:         aws.String("ADD waiters :w"),
-		ConditionExpression:      aws.String("attribute_exists(pk) AND #state = :processing AND expiresAt > :now"),
+		ConditionExpression:      aws.String(condExists + " AND #state = :processing AND " + condLive),
 		ExpressionAttributeNames: map[string]string{"#state": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":w": &types.AttributeValueMemberSS{Value: []string{uploadID}}, ":processing": str(string(ocr.ResultProcessing)),
-			":now": num(s.now().Unix()),
+			":w":          &types.AttributeValueMemberSS{Value: []string{uploadID}},
+			":processing": str(string(ocr.ResultProcessing)),
+			":now":        num(s.now().Unix()),
 		},
 	})
 	if conditionFailed(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("add waiter to %s: %w", k, err)
+		return false, fmt.Errorf("dynamodb: add waiter to %s: %w", k, err)
 	}
 	return true, nil
 }
 
-// CompleteResult implements ocr.Store.
+// CompleteResult implements ocr.Store with one conditional PutItem whose
+// ALL_OLD return value holds the waiters of the record it replaced: the set
+// is read and cleared in the same write that ends processing, so no waiter
+// added before it is lost and none can be added after it.
 func (s *Store) CompleteResult(ctx context.Context, rec *ocr.ResultRecord) ([]string, error) {
 	item, err := marshalMap(newResultItem(rec))
 	if err != nil {
-		return nil, fmt.Errorf("encode result: %w", err)
+		return nil, fmt.Errorf("encode result %s: %w", rec.Key, err)
 	}
 	out, err := s.c.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                &s.table,
@@ -380,33 +458,28 @@ func (s *Store) CompleteResult(ctx context.Context, rec *ocr.ResultRecord) ([]st
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":processing": str(string(ocr.ResultProcessing)), ":owner": str(rec.Owner),
 		},
-		// The replaced item's waiters, read atomically with the write.
 		ReturnValues: types.ReturnValueAllOld,
 	})
 	if conditionFailed(err) {
 		return nil, ocr.Errorf(ocr.ENOTFOUND, "claim on %q lost", rec.Key)
 	}
 	if tooLarge(err) {
-		return nil, ocr.ErrItemTooLarge
+		return nil, fmt.Errorf("dynamodb: complete result %s: %w (%v)", rec.Key, ocr.ErrItemTooLarge, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("complete result %s: %w", rec.Key, err)
+		return nil, fmt.Errorf("dynamodb: complete result %s: %w", rec.Key, err)
 	}
-	if ss, ok := out.Attributes["waiters"].(*types.AttributeValueMemberSS); ok {
-		return ss.Value, nil
+	var old resultItem
+	if err := attributevalue.UnmarshalMapWithOptions(out.Attributes, &old, decOpts); err != nil {
+		// The result is stored; only the waiter list is unreadable.
+		return nil, fmt.Errorf("decode replaced claim on %s: %w", rec.Key, err)
 	}
-	return nil, nil
+	return old.Waiters, nil
 }
 
-// tooLarge reports DynamoDB's refusal of an item over 400 KB, a
-// ValidationException told apart only by its message.
-func tooLarge(err error) bool {
-	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == "ValidationException" &&
-		strings.Contains(strings.ToLower(api.ErrorMessage()), "item size")
-}
-
-// ReleaseClaim implements ocr.Store.
+// ReleaseClaim implements ocr.Store with a DeleteItem conditioned on the
+// owner's processing claim; a failed condition means there is nothing of the
+// owner's to release.
 func (s *Store) ReleaseClaim(ctx context.Context, k, owner string) error {
 	_, err := s.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                &s.table,
@@ -418,24 +491,26 @@ func (s *Store) ReleaseClaim(ctx context.Context, k, owner string) error {
 		},
 	})
 	if err != nil && !conditionFailed(err) {
-		return fmt.Errorf("release claim on %s: %w", k, err)
+		return fmt.Errorf("dynamodb: release claim on %s: %w", k, err)
 	}
 	return nil
 }
 
-// ExtendResult implements ocr.Store.
+// ExtendResult implements ocr.Store with an UpdateItem conditioned on a live
+// record that expires before until; a failed condition means there is nothing
+// to extend. A record stored without expiry keeps none.
 func (s *Store) ExtendResult(ctx context.Context, k string, until time.Time) error {
 	_, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           &s.table,
 		Key:                 key(resultPrefix + k),
 		UpdateExpression:    aws.String("SET expiresAt = :until"),
-		ConditionExpression: aws.String("attribute_exists(pk) AND expiresAt > :now AND expiresAt < :until"),
+		ConditionExpression: aws.String(condExists + " AND " + condLive + " AND expiresAt < :until"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":until": num(epochCeil(until)), ":now": num(s.now().Unix()),
+			":until": num(epochSeconds(until)), ":now": num(s.now().Unix()),
 		},
 	})
 	if err != nil && !conditionFailed(err) {
-		return fmt.Errorf("extend result %s: %w", k, err)
+		return fmt.Errorf("dynamodb: extend result %s: %w", k, err)
 	}
 	return nil
 }
