@@ -32,6 +32,11 @@ test: tools lint ## run every test, unit and integration (starts MinIO and dynal
 	S3OCR_REQUIRE_TOOLS=1 $(GO) test -count=1 -race -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
+.PHONY: load
+load: tools ## push 500 uploads (a fifth duplicates) through the local stack from 16 clients; prints throughput and latency
+	S3OCR_REQUIRE_TOOLS=1 S3OCR_LOAD_UPLOADS=$${S3OCR_LOAD_UPLOADS:-500} S3OCR_LOAD_CLIENTS=$${S3OCR_LOAD_CLIENTS:-16} \
+	  $(GO) test -count=1 -run '^TestLoad$$' -v -timeout 30m ./internal/e2e | grep -E '^(load:|--- |ok|FAIL)'
+
 # Every Fuzz* function in internal/, each for FUZZTIME (go test runs one
 # fuzz target at a time).
 FUZZTIME ?= 60s
