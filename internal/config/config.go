@@ -36,7 +36,7 @@ type Process struct {
 	MaxBytes       int64         // MAX_UPLOAD_BYTES, default 20 MiB
 	MaxPixels      int64         // MAX_PIXELS, default 60,000,000 per page
 	ResultTTL      time.Duration // RESULT_TTL, default 720h (30 days)
-	ClaimLease     time.Duration // CLAIM_LEASE, default 15m; used only when an invocation has no deadline
+	ClaimLease     time.Duration // CLAIM_LEASE, default 30s: renewed while OCR runs; a dead worker's claim lapses after it
 	InlineResult   int           // INLINE_RESULT_BYTES, default 300,000: larger results go to S3 (items max 400 KB)
 	PageBudget     time.Duration // PAGE_BUDGET, default 10s: with less time left before the deadline, stop with "timeout"
 }
@@ -172,7 +172,7 @@ func LoadProcess(get Getenv) (Process, error) {
 		MaxBytes:       r.int64(EnvMaxBytes, DefaultMaxBytes),
 		MaxPixels:      r.int64(EnvMaxPixels, 60_000_000),
 		ResultTTL:      r.duration(EnvResultTTL, 30*24*time.Hour),
-		ClaimLease:     r.duration(EnvClaimLease, 15*time.Minute),
+		ClaimLease:     r.duration(EnvClaimLease, 30*time.Second),
 		InlineResult:   int(r.int64(EnvInlineResult, 300_000)),
 		PageBudget:     r.duration(EnvPageBudget, 10*time.Second),
 	}

@@ -496,6 +496,28 @@ func (s *Store) ReleaseClaim(ctx context.Context, k, owner string) error {
 	return nil
 }
 
+// RenewClaim implements ocr.Store with an UpdateItem conditioned on the
+// owner's processing claim.
+func (s *Store) RenewClaim(ctx context.Context, k, owner string, until time.Time) (bool, error) {
+	_, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.table,
+		Key:                      key(resultPrefix + k),
+		UpdateExpression:         aws.String("SET leaseUntil = :until"),
+		ConditionExpression:      aws.String("#state = :processing AND #owner = :owner"),
+		ExpressionAttributeNames: map[string]string{"#state": "state", "#owner": "owner"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":processing": str(string(ocr.ResultProcessing)), ":owner": str(owner), ":until": num(epochMillis(until)),
+		},
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("dynamodb: renew claim on %s: %w", k, err)
+	}
+	return true, nil
+}
+
 // ExtendResult implements ocr.Store with an UpdateItem conditioned on a live
 // record that expires before until; a failed condition means there is nothing
 // to extend. A record stored without expiry keeps none.

@@ -35,8 +35,11 @@ var stack *localstack.Stack
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	s, err := localstack.Start(ctx, localstack.Options{
-		Log:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		RetryBackoff: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond},
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// Lambda retries after about 1 and 2 minutes, with claims lasting 30 s;
+		// the same proportions, scaled down.
+		RetryBackoff: []time.Duration{time.Second, 2 * time.Second},
+		Settings:     map[string]string{"CLAIM_LEASE": "500ms"},
 	})
 	cancel()
 	if err != nil {
@@ -234,7 +237,7 @@ func TestFlow_SameBytesUploadedAgainAreCached(t *testing.T) {
 func TestFlow_DuplicateConcurrentEventsRunOneOCR(t *testing.T) {
 	img := testdata(t, "hello.tif")
 	up := createUpload(t, service.CreateUploadRequest{Filename: "hello.tif", ContentType: "image/tiff", Size: int64(len(img))})
-	before := stack.OCRRuns()
+	before, deadBefore := stack.OCRRuns(), stack.Invoker.DeadLettered.Load()
 	mustPost(t, up, img)
 	// S3 delivers at least once: add 19 more deliveries of the same event.
 	ev := events.S3Event{Records: []events.S3EventRecord{{
@@ -258,6 +261,11 @@ func TestFlow_DuplicateConcurrentEventsRunOneOCR(t *testing.T) {
 	}
 	if n := stack.OCRRuns() - before; n != 1 {
 		t.Fatalf("20 deliveries ran OCR %d times, want 1", n)
+	}
+	// Deliveries that found the work running were retried and then ignored:
+	// none was given up on.
+	if n := stack.Invoker.DeadLettered.Load() - deadBefore; n != 0 {
+		t.Fatalf("%d deliveries dead-lettered", n)
 	}
 }
 

@@ -156,6 +156,19 @@ func (s *Store) CompleteResult(_ context.Context, rec *ocr.ResultRecord) ([]stri
 	return slices.Clone(it.waiters), nil
 }
 
+// RenewClaim implements ocr.Store.
+func (s *Store) RenewClaim(_ context.Context, key, owner string, until time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.results[key]
+	if !ok || it.rec.State != ocr.ResultProcessing || it.rec.Owner != owner {
+		return false, nil
+	}
+	it.rec.LeaseUntil = until
+	s.results[key] = it
+	return true, nil
+}
+
 // ReleaseClaim implements ocr.Store.
 func (s *Store) ReleaseClaim(_ context.Context, key, owner string) error {
 	s.mu.Lock()

@@ -47,6 +47,12 @@ type Store interface {
 	// nothing, when rec does not fit in one item.
 	CompleteResult(ctx context.Context, rec *ResultRecord) (waiters []string, err error)
 
+	// RenewClaim moves the lease of owner's processing claim to until. It
+	// returns false when owner no longer holds the claim. A worker renews
+	// while it runs, so a short lease still covers long work, and a claim
+	// whose worker died lapses soon.
+	RenewClaim(ctx context.Context, key, owner string, until time.Time) (bool, error)
+
 	// ReleaseClaim deletes the processing record if owner holds it, so that a
 	// retry can claim at once instead of waiting for the lease to end.
 	ReleaseClaim(ctx context.Context, key, owner string) error

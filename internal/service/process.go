@@ -31,7 +31,7 @@ type Processor struct {
 	MaxBytes     int64         // objects larger than this are refused
 	MaxPixels    int64         // images with more pixels are refused before decoding
 	ResultTTL    time.Duration // how long a result is kept for reuse
-	Lease        time.Duration // claim lease when the context has no deadline
+	Lease        time.Duration // claim lease, renewed every third of it while OCR runs
 	UploadPrefix string        // keys under it are uploads: prefix + upload id
 	ResultPrefix string        // results too large for an item are stored under it
 	InlineLimit  int           // results whose JSON is larger go to an object
@@ -46,10 +46,9 @@ type Stats struct {
 	Pages   atomic.Int64 // pages recognised
 }
 
-// leaseMargin is added to the invocation deadline: a claim outlives the
-// invocation that made it only by this much, so a retry after a crash or a
-// timeout can take over soon.
-const leaseMargin = 10 * time.Second
+// ErrBusy is wrapped by Process's error when another delivery of the same
+// upload holds the work: retrying later is right.
+var ErrBusy = errors.New("busy")
 
 // Outcome says what Process did with an object, for logs and tests.
 type Outcome string
@@ -105,7 +104,7 @@ func (p *Processor) Process(ctx context.Context, key string) (Outcome, error) {
 	log = log.With("resultKey", rkey)
 	now := p.Now()
 	claim := &ocr.ResultRecord{
-		Key: rkey, State: ocr.ResultProcessing, Owner: u.ID, LeaseUntil: p.leaseUntil(ctx, now),
+		Key: rkey, State: ocr.ResultProcessing, Owner: u.ID, LeaseUntil: now.Add(p.Lease),
 		Document: *doc, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ResultTTL),
 	}
 	won, cur, err := p.Store.ClaimResult(ctx, claim, now)
@@ -156,13 +155,6 @@ func checkType(doc *ocr.Document, declared string) error {
 	return nil
 }
 
-func (p *Processor) leaseUntil(ctx context.Context, now time.Time) time.Time {
-	if d, ok := ctx.Deadline(); ok {
-		return d.Add(leaseMargin)
-	}
-	return now.Add(p.Lease)
-}
-
 // run does the OCR for a claim this upload won, stores the result and
 // finishes the uploads waiting for it.
 func (p *Processor) run(ctx context.Context, log *slog.Logger, u *ocr.Upload, doc *ocr.Document, claim *ocr.ResultRecord, data []byte) (Outcome, error) {
@@ -173,7 +165,9 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, u *ocr.Upload, do
 		p.release(ctx, log, claim)
 		return "", fmt.Errorf("mark upload %s processing: %w", u.ID, err)
 	}
+	stop := p.heartbeat(ctx, log, claim)
 	res, err := p.recognize(ctx, data, u.Languages)
+	stop()
 	final := *claim
 	final.UpdatedAt, final.LeaseUntil = p.Now(), time.Time{}
 	switch {
@@ -234,6 +228,37 @@ func (p *Processor) recognize(ctx context.Context, data []byte, langs []string) 
 	}, nil
 }
 
+// heartbeat renews the claim's lease every third of a lease until stop is
+// called. The lease is short, so a claim whose worker died (killed at its
+// deadline, out of memory) lapses within a lease and a retry takes it over;
+// renewing keeps it held for as long as the worker lives.
+func (p *Processor) heartbeat(ctx context.Context, log *slog.Logger, claim *ocr.ResultRecord) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(p.Lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				ok, err := p.Store.RenewClaim(ctx, claim.Key, claim.Owner, p.Now().Add(p.Lease))
+				if err != nil {
+					log.WarnContext(ctx, "could not renew the claim; retrying at the next beat", "err", err)
+				} else if !ok {
+					log.WarnContext(ctx, "claim lost while running; the result will go to whoever holds it")
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
 // checkTime stops work that cannot finish before the invocation's deadline.
 // Lambda kills an invocation at its deadline without a word; stopping first
 // records why, and the upload fails with ETIMEOUT instead of being retried
@@ -291,8 +316,19 @@ func (p *Processor) follow(ctx context.Context, log *slog.Logger, u *ocr.Upload,
 			return "", fmt.Errorf("extend result %s: %w", rec.Key, err)
 		}
 		return p.finish(ctx, log, u.ID, rec, rec.Owner != u.ID), nil
-	default:
+	case ocr.ResultProcessing:
+		if rec.Owner == u.ID {
+			// This upload's own claim: either another delivery of the same
+			// event is running it now, or an earlier attempt failed without
+			// releasing it. Only the lease tells them apart, so ask to be
+			// retried: by then the other delivery has finished (and this one
+			// is ignored) or the lease has lapsed (and this one takes over).
+			return "", fmt.Errorf("upload %s is claimed by another delivery of its event until %s: %w",
+				u.ID, rec.LeaseUntil.Format(time.RFC3339), ErrBusy)
+		}
 		return p.wait(ctx, log, u, doc, rec.Key)
+	default:
+		return "", fmt.Errorf("result %s in unknown state %q", rec.Key, rec.State)
 	}
 }
 

@@ -202,13 +202,17 @@ func TestProcess_DuplicateEventsRunOCROnce(t *testing.T) {
 	e.engine.gate = make(chan struct{})
 	id := e.upload(t, "image/png", pngBytes(t, 60, 30, 255))
 	var wg sync.WaitGroup
-	errs := make(chan error, 20)
+	var busy atomic.Int32
 	for range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := e.proc.Process(ctx, "uploads/"+id); err != nil {
-				errs <- err
+			_, err := e.proc.Process(ctx, "uploads/"+id)
+			switch {
+			case errors.Is(err, service.ErrBusy):
+				busy.Add(1)
+			case err != nil:
+				t.Errorf("Process: %v", err)
 			}
 		}()
 	}
@@ -216,15 +220,76 @@ func TestProcess_DuplicateEventsRunOCROnce(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	close(e.engine.gate)
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("Process: %v", err)
-	}
 	if n := e.engine.runs.Load(); n != 1 {
 		t.Fatalf("engine ran %d times for 20 deliveries, want 1", n)
 	}
+	// The duplicates that found the work running asked to be retried; their
+	// retries find the upload done and change nothing.
+	if busy.Load() != 19 {
+		t.Fatalf("%d deliveries asked to be retried, want 19", busy.Load())
+	}
+	for range busy.Load() {
+		if out := e.process(t, id); out != service.OutcomeIgnored {
+			t.Fatalf("retry outcome = %s, want ignored", out)
+		}
+	}
 	if st := e.get(t, id); st.Status != ocr.StatusDone || st.Cached {
 		t.Fatalf("status = %+v", st)
+	}
+	if n := e.engine.runs.Load(); n != 1 {
+		t.Fatalf("engine ran %d times after the retries, want 1", n)
+	}
+}
+
+func TestProcess_RetryTakesOverItsOwnStaleClaim(t *testing.T) {
+	e := newEnv(t)
+	content := pngBytes(t, 60, 30, 255)
+	id := e.upload(t, "image/png", content)
+	// An earlier attempt for this very upload claimed the work and died
+	// without releasing it (the store was unreachable, or it was killed).
+	now := e.clock.Now()
+	key := ocr.Options{Languages: []string{"eng"}}.ResultKey(sha256Hex(content), "1")
+	e.store.ClaimResult(ctx, &ocr.ResultRecord{Key: key, State: ocr.ResultProcessing, Owner: id,
+		LeaseUntil: now.Add(e.proc.Lease), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now)
+	if _, err := e.proc.Process(ctx, "uploads/"+id); !errors.Is(err, service.ErrBusy) {
+		t.Fatalf("retry within the lease = %v, want ErrBusy (retry later)", err)
+	}
+	e.clock.Set(now.Add(e.proc.Lease + time.Second))
+	if out := e.process(t, id); out != service.OutcomeProcessed {
+		t.Fatalf("retry after the lease = %s, want processed", out)
+	}
+}
+
+func TestProcess_LeaseIsRenewedWhileOCRRuns(t *testing.T) {
+	e := newEnv(t)
+	e.proc.Lease = 60 * time.Millisecond
+	e.engine.gate = make(chan struct{})
+	content := pngBytes(t, 60, 30, 255)
+	id := e.upload(t, "image/png", content)
+	done := make(chan error)
+	go func() { _, err := e.proc.Process(ctx, "uploads/"+id); done <- err }()
+	for e.engine.runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// Long after the first lease would have ended, the claim is still held.
+	later := e.clock.Now().Add(time.Hour)
+	e.clock.Set(later)
+	time.Sleep(100 * time.Millisecond)
+	key := ocr.Options{Languages: []string{"eng"}}.ResultKey(sha256Hex(content), "1")
+	rec, err := e.store.Result(ctx, key)
+	if err != nil || rec.Owner != id || rec.LeaseUntil.Before(later) {
+		t.Fatalf("claim = %+v, %v; want held by %s with a lease renewed past %s", rec, err, id, later)
+	}
+	other := e.upload(t, "image/png", content)
+	if out := e.process(t, other); out != service.OutcomeWaiting {
+		t.Fatalf("another upload of the same bytes = %s, want waiting (not a takeover)", out)
+	}
+	close(e.engine.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := e.engine.runs.Load(); n != 1 {
+		t.Fatalf("engine ran %d times", n)
 	}
 }
 

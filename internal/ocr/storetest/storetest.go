@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ResultRoundTrip", testResultRoundTrip},
 		{"FailedResultKeepsError", testFailedResult},
 		{"TooLargeResultIsRefused", testTooLarge},
+		{"RenewOnlyByOwner", testRenew},
 		{"ReleaseOnlyByOwner", testRelease},
 		{"ExtendNeverShortens", testExtend},
 	}
@@ -376,6 +377,34 @@ func testTooLarge(t *testing.T, s ocr.Store, _ *Clock) {
 	// The claim is still held, so the owner can store the result elsewhere.
 	rec.Result, rec.ObjectKey = nil, "results/k.json"
 	mustComplete(t, s, rec)
+}
+
+func testRenew(t *testing.T, s ocr.Store, c *Clock) {
+	if ok, err := s.RenewClaim(ctx, "k", "a", t0.Add(time.Hour)); err != nil || ok {
+		t.Fatalf("RenewClaim(missing) = %v, %v; want false", ok, err)
+	}
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	if ok, err := s.RenewClaim(ctx, "k", "b", t0.Add(time.Hour)); err != nil || ok {
+		t.Fatalf("RenewClaim by another owner = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.RenewClaim(ctx, "k", "a", t0.Add(5*time.Minute)); err != nil || !ok {
+		t.Fatalf("RenewClaim by the owner = %v, %v; want true", ok, err)
+	}
+	// Past the first lease, but within the renewed one: still held.
+	later := t0.Add(2 * time.Minute)
+	c.Set(later)
+	mustClaim(t, s, claim("k", "b", later), later, false)
+	later = t0.Add(6 * time.Minute)
+	c.Set(later)
+	mustClaim(t, s, claim("k", "b", later), later, true)
+	// a lost the claim: its renewals fail from now on.
+	if ok, err := s.RenewClaim(ctx, "k", "a", later.Add(time.Hour)); err != nil || ok {
+		t.Fatalf("RenewClaim after losing the claim = %v, %v; want false", ok, err)
+	}
+	mustComplete(t, s, done("k", "b", later))
+	if ok, err := s.RenewClaim(ctx, "k", "b", later.Add(time.Hour)); err != nil || ok {
+		t.Fatalf("RenewClaim of a finished result = %v, %v; want false", ok, err)
+	}
 }
 
 func testRelease(t *testing.T, s ocr.Store, _ *Clock) {
