@@ -28,4 +28,6 @@ require (
 	github.com/aws/smithy-go v1.28.8 // indirect
 	github.com/otiai10/gosseract/v2 v2.4.1 // indirect
 	golang.org/x/image v0.47.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 )

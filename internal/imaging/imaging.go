@@ -1,0 +1,193 @@
+// Package imaging turns the bytes of an uploaded file into an image, in Go,
+// before any C code sees them. It sniffs the type from the first bytes and
+// refuses images whose header claims more pixels than allowed before a single
+// pixel buffer is allocated, so a small file that decompresses to gigabytes
+// (a "decompression bomb") costs nothing.
+//
+// Decoders registered here: PNG, JPEG and GIF from the standard library;
+// TIFF, WebP and BMP from golang.org/x/image.
+package imaging
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // registers itself with image.Decode, like the others
+	"image/jpeg"
+	"image/png"
+	"io"
+	"net/http"
+	"strconv"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	_ "golang.org/x/image/webp"
+
+	"github.com/s3ocr/s3ocr/internal/ocr"
+)
+
+// Content types Sniff returns.
+const (
+	PNG  = "image/png"
+	JPEG = "image/jpeg"
+	TIFF = "image/tiff"
+	WebP = "image/webp"
+	BMP  = "image/bmp"
+	GIF  = "image/gif"
+	PDF  = "application/pdf"
+)
+
+// SniffLen is how many leading bytes Sniff looks at; passing more is harmless.
+const SniffLen = 512
+
+// Sniff returns the content type of a file from its first bytes: one of PNG,
+// JPEG, TIFF, WebP, BMP, GIF or PDF, or "" when it is none of them.
+func Sniff(head []byte) string {
+	if len(head) > SniffLen {
+		head = head[:SniffLen]
+	}
+	// http.DetectContentType knows nothing of TIFF, so check its two byte
+	// orders first. BigTIFF ("II+\0") is left out on purpose: no decoder
+	// here reads it, so calling it image/tiff would only postpone the refusal.
+	if bytes.HasPrefix(head, []byte("II*\x00")) || bytes.HasPrefix(head, []byte("MM\x00*")) {
+		return TIFF
+	}
+	switch ct := http.DetectContentType(head); ct {
+	case PNG, JPEG, GIF, WebP, PDF:
+		return ct
+	case BMP:
+		// DetectContentType calls anything starting with "BM" a bitmap, so
+		// a text file that begins "BMW…" would pass. Also require a known
+		// DIB header size at offset 14, which every BMP has.
+		if isBMP(head) {
+			return BMP
+		}
+	}
+	return ""
+}
+
+// isBMP reports whether head has a BITMAPFILEHEADER followed by one of the
+// DIB header sizes in use (core, info, v2–v5).
+func isBMP(head []byte) bool {
+	if len(head) < 18 {
+		return false
+	}
+	switch binary.LittleEndian.Uint32(head[14:18]) {
+	case 12, 40, 52, 56, 64, 108, 124:
+		return true
+	}
+	return false
+}
+
+// formatNames maps the names image.DecodeConfig reports to the names people
+// know the formats by.
+var formatNames = map[string]string{
+	"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "tiff": "TIFF", "webp": "WebP", "bmp": "BMP",
+}
+
+// Decode reads one image from data. It looks at the header first and
+// refuses, before decoding any pixels, an image of more than maxPixels
+// (width × height), so the memory Decode can allocate is bounded by
+// maxPixels whatever the file claims.
+//
+// For a multi-page TIFF it returns the first page. (Multi-page documents
+// will get their own iterator, built on the same per-page checks, so this
+// function keeps its meaning: one image, checked.)
+//
+// Errors are *ocr.Error with code EEMPTY (no bytes), EUNSUPPORTED (not an
+// image of a type read here, or a feature of one it does not read),
+// ETOOMANYPIXELS (over maxPixels) or EBADIMAGE (truncated, corrupt, or of
+// zero size). A maxPixels that is not positive is a programming error and
+// gets a plain error.
+func Decode(data []byte, maxPixels int64) (image.Image, error) {
+	if maxPixels <= 0 {
+		return nil, fmt.Errorf("imaging: maxPixels must be positive, got %d", maxPixels)
+	}
+	if len(data) == 0 {
+		return nil, ocr.Errorf(ocr.EEMPTY, "the file is empty")
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, decodeError(data, format, err)
+	}
+	if err := checkSize(formatNames[format], cfg.Width, cfg.Height, maxPixels); err != nil {
+		return nil, err
+	}
+	img, format, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, decodeError(data, format, err)
+	}
+	// The header was checked, but it is the decoded image that gets used:
+	// make sure no decoder disagreed with its own header.
+	b := img.Bounds()
+	if b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return nil, ocr.Errorf(ocr.EBADIMAGE, "the %s is corrupt: its header says %d×%d but its pixels are %d×%d",
+			formatNames[format], cfg.Width, cfg.Height, b.Dx(), b.Dy())
+	}
+	return img, nil
+}
+
+// checkSize refuses dimensions that are not positive or whose product is
+// over max.
+func checkSize(format string, w, h int, max int64) error {
+	if w <= 0 || h <= 0 {
+		return ocr.Errorf(ocr.EBADIMAGE, "the %s is corrupt: it is %d×%d pixels", format, w, h)
+	}
+	// w*h > max, without overflowing for any int dimensions.
+	if int64(w) > max/int64(h) {
+		px := float64(w) * float64(h)
+		return ocr.Errorf(ocr.ETOOMANYPIXELS, "image is %d×%d = %s MP, over the %s MP limit",
+			w, h, megapixels(px), megapixels(float64(max)))
+	}
+	return nil
+}
+
+// megapixels formats a pixel count in millions, as people read it: "10000",
+// "60", "0.25".
+func megapixels(px float64) string {
+	mp := px / 1e6
+	if mp >= 100 {
+		return strconv.FormatFloat(mp, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(mp, 'g', 3, 64)
+}
+
+// decodeError turns a decoder's error into an *ocr.Error that says what is
+// wrong with the file. format is "" when no decoder recognised the bytes.
+func decodeError(data []byte, format string, err error) error {
+	if format == "" || errors.Is(err, image.ErrFormat) {
+		if Sniff(data) == PDF {
+			return ocr.Errorf(ocr.EUNSUPPORTED, "PDF documents are not read yet; upload the pages as images")
+		}
+		return ocr.Errorf(ocr.EUNSUPPORTED, "the file is not an image of a supported type (PNG, JPEG, TIFF, WebP, BMP or GIF)")
+	}
+	name := formatNames[format]
+	if t := tiff.UnsupportedError(""); errors.As(err, &t) && t == "compression value 7" {
+		// JPEG inside TIFF: how many scanners save, so say it in words.
+		return ocr.Errorf(ocr.EUNSUPPORTED, "the TIFF is JPEG-compressed, which is not read; save it as PNG or as an uncompressed or LZW TIFF")
+	}
+	if unsupported(err) {
+		return ocr.Errorf(ocr.EUNSUPPORTED, "the %s uses a feature that is not supported: %s", name, detail(err))
+	}
+	return ocr.Errorf(ocr.EBADIMAGE, "the %s is truncated or corrupt: %s", name, detail(err))
+}
+
+// unsupported reports whether a decoder refused a valid file for using a
+// feature it does not implement (a TIFF compression, a BMP variant), as
+// opposed to a broken file. The decoders say so only in their error types.
+func unsupported(err error) bool {
+	var p png.UnsupportedError
+	var j jpeg.UnsupportedError
+	var t tiff.UnsupportedError
+	return errors.As(err, &p) || errors.As(err, &j) || errors.As(err, &t) || errors.Is(err, bmp.ErrUnsupported)
+}
+
+// detail is the decoder's own reason, in words a person can follow.
+func detail(err error) string {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "the data ends early"
+	}
+	return err.Error()
+}

@@ -1,0 +1,87 @@
+package tesseract
+
+import (
+	"image"
+	"image/color"
+	"strconv"
+)
+
+// Leptonica's weights for RGB to grey (L_RED_WEIGHT and friends), which the
+// tesseract CLI uses for colour images; with the same weights our grey page
+// is the one the CLI would see.
+const (
+	redWeight   = 0.3
+	greenWeight = 0.5
+	blueWeight  = 0.2
+)
+
+// grayPGM encodes img as a binary 8-bit PGM (P5): a one-line header and the
+// grey values, which Leptonica reads without any decoder worth attacking.
+// Transparent pixels are laid over white, as a viewer shows them: text on a
+// transparent background is dark on light, not dark on black.
+func grayPGM(img image.Image) []byte {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	header := "P5\n" + strconv.Itoa(w) + " " + strconv.Itoa(h) + "\n255\n"
+	out := make([]byte, len(header)+w*h)
+	copy(out, header)
+	pix := out[len(header):]
+
+	switch m := img.(type) {
+	case *image.Gray:
+		for y := 0; y < h; y++ {
+			i := m.PixOffset(b.Min.X, b.Min.Y+y)
+			copy(pix[y*w:(y+1)*w], m.Pix[i:i+w])
+		}
+	case *image.RGBA:
+		for y := 0; y < h; y++ {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				p := row[4*x : 4*x+4 : 4*x+4]
+				// Premultiplied: laying over white adds the uncovered white.
+				white := 255 - int(p[3])
+				pix[y*w+x] = grey8(int(p[0])+white, int(p[1])+white, int(p[2])+white)
+			}
+		}
+	case *image.NRGBA:
+		for y := 0; y < h; y++ {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				p := row[4*x : 4*x+4 : 4*x+4]
+				a := int(p[3])
+				over := func(c uint8) int { return (int(c)*a + 255*(255-a) + 127) / 255 }
+				pix[y*w+x] = grey8(over(p[0]), over(p[1]), over(p[2]))
+			}
+		}
+	case *image.YCbCr:
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				yi, ci := m.YOffset(b.Min.X+x, b.Min.Y+y), m.COffset(b.Min.X+x, b.Min.Y+y)
+				r, g, bl := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				pix[y*w+x] = grey8(int(r), int(g), int(bl))
+			}
+		}
+	default:
+		// Paletted, 16-bit, CMYK and the rest: slower, through color.Color.
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+				white := 0xffff - a
+				pix[y*w+x] = grey16(r+white, g+white, bl+white)
+			}
+		}
+	}
+	return out
+}
+
+// grey8 is Leptonica's weighted sum of 8-bit channels, rounded.
+func grey8(r, g, b int) uint8 {
+	v := redWeight*float64(r) + greenWeight*float64(g) + blueWeight*float64(b) + 0.5
+	return uint8(min(v, 255))
+}
+
+// grey16 is grey8 for the 16-bit channels of color.Color.
+func grey16(r, g, b uint32) uint8 {
+	v := (redWeight*float64(r) + greenWeight*float64(g) + blueWeight*float64(b)) / 257
+	return uint8(min(v+0.5, 255))
+}

@@ -1,0 +1,85 @@
+package tesseract
+
+import (
+	"math"
+	"strings"
+
+	"github.com/otiai10/gosseract/v2"
+
+	"github.com/s3ocr/s3ocr/internal/ocr"
+)
+
+// buildPage assembles a page from Tesseract's words in reading order, each
+// numbered by block, paragraph and line as gosseract reports them. The text
+// is laid out as Tesseract's own text output is: words joined by spaces,
+// lines by newlines, and a blank line where a paragraph or block ends.
+func buildPage(width, height int, boxes []gosseract.BoundingBox) *ocr.Page {
+	p := &ocr.Page{Width: width, Height: height}
+	var (
+		text       strings.Builder
+		line       *ocr.Line
+		lineSum    float64
+		pageSum    float64
+		words      int
+		block, par = -1, -1
+		lineNum    = -1
+	)
+	endLine := func() {
+		if line == nil {
+			return
+		}
+		line.Confidence = round4(lineSum / float64(len(line.Words)))
+		p.Lines = append(p.Lines, *line)
+		line, lineSum = nil, 0
+	}
+	for _, b := range boxes {
+		w := strings.TrimSpace(b.Word)
+		if w == "" {
+			continue
+		}
+		newPara := b.BlockNum != block || b.ParNum != par
+		if newPara || b.LineNum != lineNum {
+			endLine()
+			if text.Len() > 0 {
+				text.WriteByte('\n')
+				if newPara {
+					text.WriteByte('\n')
+				}
+			}
+			block, par, lineNum = b.BlockNum, b.ParNum, b.LineNum
+			line = &ocr.Line{}
+		} else {
+			text.WriteByte(' ')
+			line.Text += " "
+		}
+		conf := clamp01(b.Confidence / 100) // Tesseract says 0–100
+		box := ocr.BBox{b.Box.Min.X, b.Box.Min.Y, b.Box.Max.X, b.Box.Max.Y}
+		text.WriteString(w)
+		line.Text += w
+		line.Words = append(line.Words, ocr.Word{Text: w, Confidence: round4(conf), BBox: box})
+		if len(line.Words) == 1 {
+			line.BBox = box
+		} else {
+			line.BBox = union(line.BBox, box)
+		}
+		lineSum += conf
+		pageSum += conf
+		words++
+	}
+	endLine()
+	p.Text = text.String()
+	if words > 0 {
+		p.Confidence = round4(pageSum / float64(words))
+	}
+	return p
+}
+
+func union(a, b ocr.BBox) ocr.BBox {
+	return ocr.BBox{min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])}
+}
+
+func clamp01(v float64) float64 { return max(0, min(1, v)) }
+
+// round4 keeps four decimals. Tesseract's float32 confidences carry no more
+// meaning than that, and every digit is repeated per word in stored results.
+func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }

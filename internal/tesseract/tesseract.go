@@ -1,0 +1,249 @@
+// Package tesseract reads text from page images with Tesseract, through
+// gosseract. It implements ocr.Engine.
+//
+// Tesseract never parses an uploaded file: the caller hands over an image
+// already decoded in Go (internal/imaging), which is turned into an 8-bit
+// greyscale PGM here, the simplest format Leptonica reads.
+//
+// OMP_THREAD_LIMIT=1 must be in the environment when the process starts.
+// Tesseract's OpenMP runtime (libgomp) reads it in an ELF constructor, before
+// any Go code runs, so os.Setenv is too late; without it a page is 3–10×
+// slower and erratic on 2 vCPUs (see NOTES.md). The Makefile and
+// template.yaml set it.
+package tesseract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/otiai10/gosseract/v2"
+
+	"github.com/s3ocr/s3ocr/internal/ocr"
+)
+
+// Config says where the models are and what to assume about the images.
+type Config struct {
+	// TessdataPrefix is the directory holding the *.traineddata files; ""
+	// means Tesseract's default ($TESSDATA_PREFIX, else its compiled-in path).
+	TessdataPrefix string
+
+	// DPI is the resolution to assume when the image carries none, which
+	// is always for images decoded in Go. 0 means DefaultDPI. 70 is
+	// Tesseract's "unknown": it then estimates one from the text's size.
+	DPI int
+}
+
+// DefaultDPI is the resolution Tesseract is told when Config.DPI is 0: that
+// of a typical scan. Measured on the corpus: with 300 the text equals the
+// tesseract CLI's on the scans that say they are 300 dpi (segmodeimg.tif's
+// reading order changes without it), and the error rate over the 15 image
+// files is no worse than letting Tesseract estimate (sum of CERs 3.01 vs
+// 3.27; the CLI 2.98).
+const DefaultDPI = 300
+
+// DefaultLanguage is read when Recognize is given no languages.
+const DefaultLanguage = "eng"
+
+// maxSide is the largest width or height Tesseract's thresholder accepts
+// (INT16_MAX). Past it Recognize fails, and gosseract then dereferences a
+// null result iterator, so it must never be reached.
+const maxSide = 32767
+
+// Engine is a warm Tesseract: one gosseract client, initialised once per
+// language set and reused by every call, because loading a model costs
+// ~80 ms and a Lambda container serves many pages. Calls are serialised:
+// gosseract's Init redirects the process's stderr with freopen, which is not
+// safe to run concurrently, and one client holds one page at a time.
+type Engine struct {
+	prefix    string // "" for Tesseract's default
+	dpi       int
+	installed []string // sorted, without osd
+	info      ocr.EngineInfo
+
+	mu     sync.Mutex
+	client *gosseract.Client // nil until the first page, and after a failed init
+	langs  string            // the language set client was initialised for, "eng+deu"
+	inits  int               // how many times a client was (re)initialised: for tests
+	closed bool
+}
+
+// New returns an engine for the models in cfg.TessdataPrefix. It fails if
+// the directory holds no models. No model is loaded until the first page.
+func New(cfg Config) (*Engine, error) {
+	if cfg.DPI < 0 {
+		return nil, fmt.Errorf("tesseract: DPI must not be negative, got %d", cfg.DPI)
+	}
+	if cfg.DPI == 0 {
+		cfg.DPI = DefaultDPI
+	}
+	installed, err := installedLanguages(cfg.TessdataPrefix)
+	if err != nil {
+		return nil, err
+	}
+	if len(installed) == 0 {
+		where := cfg.TessdataPrefix
+		if where == "" {
+			where = "Tesseract's default tessdata directory"
+		}
+		return nil, fmt.Errorf("tesseract: no language models (*.traineddata) in %s", where)
+	}
+	return &Engine{
+		prefix:    cfg.TessdataPrefix,
+		dpi:       cfg.DPI,
+		installed: installed,
+		info:      ocr.EngineInfo{Name: "tesseract", Version: gosseract.Version()},
+	}, nil
+}
+
+// defaultLanguages lists the models in Tesseract's default directory. Only
+// Tesseract knows its compiled-in path; gosseract asks it by initialising a
+// process-wide API with no lock, so ask once.
+var defaultLanguages = sync.OnceValues(gosseract.GetAvailableLanguages)
+
+// installedLanguages lists the models in dir, or in Tesseract's default
+// directory when dir is "".
+func installedLanguages(dir string) ([]string, error) {
+	var names []string
+	if dir == "" {
+		langs, err := defaultLanguages()
+		if err != nil {
+			return nil, fmt.Errorf("tesseract: list languages: %w", err)
+		}
+		names = slices.Clone(langs) // the cached list is shared
+	} else {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("tesseract: tessdata directory: %w", err)
+		}
+		for _, f := range entries {
+			if name, ok := strings.CutSuffix(f.Name(), ".traineddata"); ok && !f.IsDir() {
+				names = append(names, name)
+			}
+		}
+	}
+	// osd is orientation and script detection, not a language to read.
+	names = slices.DeleteFunc(names, func(s string) bool { return s == "osd" })
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// Info names the engine and the Tesseract version it links.
+func (e *Engine) Info() ocr.EngineInfo { return e.info }
+
+// Languages lists the installed language codes, sorted, without osd.
+func (e *Engine) Languages() []string { return slices.Clone(e.installed) }
+
+// Recognize reads one page. langs are Tesseract codes, the first primary
+// ("eng", "deu"); none means DefaultLanguage. It returns an *ocr.Error with
+// code ELANGUAGE for a language not installed and EOCRFAILED for an image
+// Tesseract cannot take (empty, or a side over 32767 pixels). A context done
+// before recognition starts returns its error; once started, a page runs to
+// its end, because gosseract offers no way to stop it.
+func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string) (*ocr.Page, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("tesseract: not started: %w", err)
+	}
+	if len(langs) == 0 {
+		langs = []string{DefaultLanguage}
+	}
+	// Check the files before Init ever sees the languages: a failed Init
+	// leaves a gosseract client unusable, and gosseract copies Init's
+	// error output into a 512-byte buffer that stdio treats as BUFSIZ.
+	for _, l := range langs {
+		if !slices.Contains(e.installed, l) {
+			return nil, ocr.Errorf(ocr.ELANGUAGE, "language %q is not installed (installed: %s)", l, strings.Join(e.installed, ", "))
+		}
+	}
+	if img == nil || img.Bounds().Empty() {
+		return nil, ocr.Errorf(ocr.EOCRFAILED, "the image has no pixels")
+	}
+	b := img.Bounds()
+	if b.Dx() > maxSide || b.Dy() > maxSide {
+		return nil, ocr.Errorf(ocr.EOCRFAILED, "the image is %d×%d; the OCR engine reads at most %d pixels a side", b.Dx(), b.Dy(), maxSide)
+	}
+	pgm := grayPGM(img) // outside the lock: it is Go work that can overlap another page
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := ctx.Err(); err != nil { // it may have ended while waiting for the lock
+		return nil, fmt.Errorf("tesseract: not started: %w", err)
+	}
+	if e.closed {
+		return nil, errors.New("tesseract: engine closed")
+	}
+	boxes, err := e.recognize(pgm, strings.Join(langs, "+"))
+	if err != nil {
+		return nil, err
+	}
+	return buildPage(b.Dx(), b.Dy(), boxes), nil
+}
+
+// recognize runs one recognition of a PGM with the languages, reusing the
+// client when it was initialised for them. e.mu must be held.
+func (e *Engine) recognize(pgm []byte, langs string) ([]gosseract.BoundingBox, error) {
+	if e.client == nil {
+		c := gosseract.NewClient()
+		if e.prefix != "" {
+			if err := c.SetTessdataPrefix(e.prefix); err != nil {
+				c.Close()
+				return nil, fmt.Errorf("tesseract: %w", err)
+			}
+		}
+		// Both are kept by gosseract and applied again after every Init:
+		// a new language set gets a new Tesseract object with defaults.
+		//
+		// The API's default page segmentation is a single block (6); the
+		// tesseract CLI, whose output we match, uses automatic (3).
+		c.SetVariable("tessedit_pageseg_mode", strconv.Itoa(int(gosseract.PSM_AUTO)))
+		// A PGM carries no resolution, so gosseract would say 70 dpi, which
+		// Tesseract takes as "unknown"; user_defined_dpi overrides it.
+		c.SetVariable("user_defined_dpi", strconv.Itoa(e.dpi))
+		e.client, e.langs = c, ""
+	}
+	if langs != e.langs {
+		if err := e.client.SetLanguage(strings.Split(langs, "+")...); err != nil {
+			return nil, fmt.Errorf("tesseract: %w", err)
+		}
+		e.langs = langs
+		e.inits++ // gosseract runs Init lazily, inside the next call below
+	}
+	if err := e.client.SetImageFromBytes(pgm); err != nil {
+		return nil, fmt.Errorf("tesseract: %w", err)
+	}
+	// GetBoundingBoxesVerbose runs recognition once and walks the words
+	// with their block, paragraph and line numbers: everything a page needs
+	// from one pass. Text() would recognise a second time and leaks the
+	// page text it gets from Tesseract on every call. This call leaks too:
+	// gosseract frees neither each word's string nor the result iterator,
+	// about 40 bytes a word and 0.5 KB a page (C heap, measured with
+	// mallinfo2: 14 KB for a 350-word page).
+	boxes, err := e.client.GetBoundingBoxesVerbose()
+	if err != nil {
+		// Init failed. Start from a fresh client next time rather than
+		// trust this one.
+		e.client.Close()
+		e.client, e.langs = nil, ""
+		return nil, fmt.Errorf("tesseract: %w", err)
+	}
+	return boxes, nil
+}
+
+// Close frees the Tesseract client and its model. Recognize fails after it.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	if e.client != nil {
+		err := e.client.Close()
+		e.client = nil
+		return err
+	}
+	return nil
+}

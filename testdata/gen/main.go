@@ -1,0 +1,111 @@
+//go:build ignore
+
+// Gen writes the test images in testdata/ from the text below, so that their
+// expected text is known exactly. Run it from the repository root:
+//
+//	go run testdata/gen/main.go
+//
+// It renders the lines in Go Regular at 12 pt as a 300 dpi scan would hold
+// them (50 px a line), black on white, and writes the same page as PNG
+// (greyscale), JPEG (colour, as phones and scanners send) and TIFF
+// (greyscale, Deflate), plus two broken files. The output is deterministic:
+// running it again changes nothing.
+package main
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+	"golang.org/x/image/tiff"
+)
+
+// lines is the page's text, also written to hello.txt.
+var lines = []string{
+	"Hello, world. This page was made to be read.",
+	"The quick brown fox jumps over the lazy dog.",
+	"Please send the signed letter by Friday.",
+	"Thank you for your order of 12 boxes.",
+}
+
+const (
+	dpi    = 300
+	points = 12
+	margin = 100 // px, a third of an inch
+)
+
+func main() {
+	dir := "testdata"
+	if _, err := os.Stat(filepath.Join(dir, "gen")); err != nil {
+		log.Fatal("run from the repository root: go run testdata/gen/main.go")
+	}
+	page := render(lines)
+
+	var pngBuf bytes.Buffer
+	must(png.Encode(&pngBuf, page))
+	write(dir, "hello.png", pngBuf.Bytes())
+
+	// A colour JPEG, so that the YCbCr path is the one tested.
+	rgb := image.NewRGBA(page.Bounds())
+	draw.Draw(rgb, rgb.Bounds(), page, image.Point{}, draw.Src)
+	var jpgBuf bytes.Buffer
+	must(jpeg.Encode(&jpgBuf, rgb, &jpeg.Options{Quality: 85}))
+	write(dir, "hello.jpg", jpgBuf.Bytes())
+
+	var tifBuf bytes.Buffer
+	must(tiff.Encode(&tifBuf, page, &tiff.Options{Compression: tiff.Deflate}))
+	write(dir, "hello.tif", tifBuf.Bytes())
+
+	write(dir, "hello.txt", []byte(strings.Join(lines, "\n")+"\n"))
+
+	// Broken inputs: text with an image's name, and a PNG cut in half.
+	write(dir, "not-an-image.png", []byte("This is a text file with a .png name, not an image.\n"))
+	write(dir, "truncated.png", pngBuf.Bytes()[:pngBuf.Len()/2])
+}
+
+// render draws the lines black on a white greyscale page just large enough
+// to hold them with a margin.
+func render(lines []string) *image.Gray {
+	f, err := opentype.Parse(goregular.TTF)
+	must(err)
+	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: points, DPI: dpi, Hinting: font.HintingFull})
+	must(err)
+	defer face.Close()
+
+	m := face.Metrics()
+	lineHeight := (m.Height * 3 / 2).Ceil() // 1.5 line spacing, like a typed letter
+	width := 0
+	for _, l := range lines {
+		width = max(width, font.MeasureString(face, l).Ceil())
+	}
+	img := image.NewGray(image.Rect(0, 0, width+2*margin, len(lines)*lineHeight+2*margin))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	d := font.Drawer{Dst: img, Src: image.NewUniform(color.Black), Face: face}
+	for i, l := range lines {
+		d.Dot = fixed.P(margin, margin+i*lineHeight+m.Ascent.Ceil())
+		d.DrawString(l)
+	}
+	return img
+}
+
+func write(dir, name string, b []byte) {
+	must(os.WriteFile(filepath.Join(dir, name), b, 0o644))
+	log.Printf("%s: %d bytes", name, len(b))
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
