@@ -38,8 +38,10 @@ func TestMain(m *testing.M) {
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		// Lambda retries after about 1 and 2 minutes, with claims lasting 30 s;
 		// the same proportions, scaled down.
-		RetryBackoff: []time.Duration{time.Second, 2 * time.Second},
-		Settings:     map[string]string{"CLAIM_LEASE": "500ms"},
+		RetryBackoff:  []time.Duration{time.Second, 3 * time.Second},
+		Settings:      map[string]string{"CLAIM_LEASE": "500ms"},
+		PersistDynamo: true, // TestFaults restarts it
+		Containers:    8,    // room to scale out, as Lambda does (the template reserves 10)
 	})
 	cancel()
 	if err != nil {

@@ -26,8 +26,9 @@ func envInt(name string, def int) int {
 }
 
 // variants returns n PNGs of the same page whose bytes all differ: the low
-// bits of a few pixels carry i, invisible to OCR but not to SHA-256.
-func variants(t *testing.T, page []byte, n int) [][]byte {
+// bits of a few pixels carry from+i, invisible to OCR but not to SHA-256.
+// Tests use disjoint ranges so that none finds another's results cached.
+func variants(t *testing.T, page []byte, from, n int) [][]byte {
 	t.Helper()
 	src, err := png.Decode(bytes.NewReader(page))
 	if err != nil {
@@ -40,7 +41,7 @@ func variants(t *testing.T, page []byte, n int) [][]byte {
 		img := *gray
 		img.Pix = slices.Clone(gray.Pix)
 		for b := range 16 {
-			img.Pix[b] = img.Pix[b]&^1 | byte(i>>b&1)
+			img.Pix[b] = img.Pix[b]&^1 | byte((from+i)>>b&1)
 		}
 		var buf bytes.Buffer
 		if err := png.Encode(&buf, &img); err != nil {
@@ -66,7 +67,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func TestLoad(t *testing.T) {
 	n, clients := envInt("S3OCR_LOAD_UPLOADS", 40), envInt("S3OCR_LOAD_CLIENTS", 16)
 	unique := n - n/5
-	pages := variants(t, testdata(t, "hello.png"), unique)
+	pages := variants(t, testdata(t, "hello.png"), 0, unique)
 	contents := make([][]byte, n)
 	copy(contents, pages)
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -38,6 +38,9 @@ func DynalitePath() (string, error) {
 type DynaliteOptions struct {
 	Dir  string // holds its log, dynalite.log; a new temporary directory, removed by Stop, when ""
 	Addr string // 127.0.0.1:port to listen on; a free loopback port when ""
+	// DataDir keeps the tables on disk (LevelDB) instead of in memory, so a
+	// dynalite stopped and started again on it still has them.
+	DataDir string
 }
 
 // Dynalite is a running dynalite, a DynamoDB-compatible server that keeps its
@@ -85,9 +88,11 @@ func StartDynalite(ctx context.Context, opts DynaliteOptions) (_ *Dynalite, err 
 	// --path it keeps data in memory. Tables stay CREATING for 500 ms by
 	// default; 50 keeps that state (and the callers' wait for ACTIVE) real
 	// but short.
-	srv, err := startServer("dynalite", addr, dir, nil, path,
-		"--host", host, "--port", port,
-		"--createTableMs", "50", "--deleteTableMs", "50", "--updateTableMs", "50")
+	args := []string{"--host", host, "--port", port, "--createTableMs", "50", "--deleteTableMs", "50", "--updateTableMs", "50"}
+	if opts.DataDir != "" {
+		args = append(args, "--path", opts.DataDir)
+	}
+	srv, err := startServer("dynalite", addr, dir, nil, path, args...)
 	if err != nil {
 		return nil, err
 	}

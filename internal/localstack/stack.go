@@ -41,6 +41,7 @@ type Options struct {
 	Log            *slog.Logger      // the stack's own messages; default text to stderr
 	InvokeTimeout  time.Duration     // process function timeout; default 5m
 	Containers     int               // process function containers running at once; default GOMAXPROCS
+	PersistDynamo  bool              // keep dynalite's tables on disk, so RestartDynamo keeps them
 	RetryBackoff   []time.Duration   // async retry delays; default 1s, 2s
 }
 
@@ -64,6 +65,7 @@ type Stack struct {
 
 	apiServer, hookServer *http.Server
 	tempDir               bool
+	dynOpts               DynaliteOptions
 }
 
 // DefaultTessdata is where Debian's tesseract-ocr packages put language data.
@@ -125,7 +127,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.hookServer = &http.Server{Handler: hook, ReadHeaderTimeout: 10 * time.Second}
 	go s.hookServer.Serve(hookLn)
 
-	if s.Dyn, err = StartDynalite(ctx, DynaliteOptions{Dir: filepath.Join(s.Dir, "dynalite")}); err != nil {
+	s.dynOpts = DynaliteOptions{Dir: filepath.Join(s.Dir, "dynalite")}
+	if opts.PersistDynamo {
+		s.dynOpts.DataDir = filepath.Join(s.Dir, "dynalite", "data")
+	}
+	if s.Dyn, err = StartDynalite(ctx, s.dynOpts); err != nil {
 		apiLn.Close()
 		return nil, err
 	}
@@ -226,6 +232,22 @@ func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.List
 	}}
 	s.apiServer = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 	go s.apiServer.Serve(ln)
+	return nil
+}
+
+// StopDynamo stops the DynamoDB server, for fault tests; StartDynamo starts
+// it again on the same address. With PersistDynamo the tables survive.
+func (s *Stack) StopDynamo() error { return s.Dyn.Stop() }
+
+// StartDynamo starts the DynamoDB server StopDynamo stopped.
+func (s *Stack) StartDynamo(ctx context.Context) error {
+	opts := s.dynOpts
+	opts.Addr = s.Dyn.Addr
+	d, err := StartDynalite(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("restart dynalite: %w", err)
+	}
+	s.Dyn = d
 	return nil
 }
 

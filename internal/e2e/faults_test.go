@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/service"
+)
+
+// TestFaults_DynamoDBRestartMidBatchLosesNothing stops the DynamoDB server
+// while a batch is being processed and starts it again: attempts that fail
+// return errors, Lambda's retries finish them, and every upload ends done.
+func TestFaults_DynamoDBRestartMidBatchLosesNothing(t *testing.T) {
+	const n = 12
+	pages := variants(t, testdata(t, "hello.png"), 1<<15, n)
+	deadBefore, failuresBefore := stack.Invoker.DeadLettered.Load(), stack.Invoker.Failures.Load()
+	var ups []service.CreatedUpload
+	for i := range n {
+		ups = append(ups, createUpload(t, service.CreateUploadRequest{Filename: fmt.Sprintf("fault-%d.png", i), ContentType: "image/png", Size: int64(len(pages[i]))}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Half the batch arrives, DynamoDB goes away, the rest arrives while it
+	// is down (each event in a container of its own, as Lambda scales out),
+	// and it comes back eight seconds later: longer than the SDK's own
+	// retries of one call (3 attempts, jittered backoff of at most 2 s and
+	// 4 s), so the first attempt at each event sent meanwhile fails.
+	for i, up := range ups {
+		if i == n/2 {
+			if err := stack.StopDynamo(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustPost(t, up, pages[i])
+	}
+	time.Sleep(8 * time.Second)
+	if err := stack.StartDynamo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, up := range ups {
+		ids = append(ids, up.UploadID)
+	}
+	for _, id := range ids {
+		if st := waitTerminal(t, id); st.Status != ocr.StatusDone {
+			t.Errorf("upload %s ended %s %+v", id, st.Status, st.Error)
+		}
+	}
+	if err := stack.Invoker.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	failures := stack.Invoker.Failures.Load() - failuresBefore
+	if n := stack.Invoker.DeadLettered.Load() - deadBefore; n != 0 {
+		t.Fatalf("%d events dead-lettered: uploads were given up on", n)
+	}
+	if failures == 0 {
+		t.Fatalf("no invocation failed while DynamoDB was down: the outage missed the batch, so this test proved nothing")
+	}
+	t.Logf("%d invocations failed during the outage and were retried", failures)
+}
