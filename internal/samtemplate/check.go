@@ -1,0 +1,359 @@
+package samtemplate
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/s3ocr/s3ocr/internal/config"
+	"github.com/s3ocr/s3ocr/internal/dynamostore"
+)
+
+// loaders names each function of the template and how its code loads its
+// settings: the variables a loader asks for are the ones the template must
+// set.
+var loaders = map[string]func(config.Getenv) error{
+	"UploadFunction":  func(g config.Getenv) error { _, err := config.LoadUpload(g); return err },
+	"StatusFunction":  func(g config.Getenv) error { _, err := config.LoadStatus(g); return err },
+	"ProcessFunction": func(g config.Getenv) error { _, err := config.LoadProcess(g); return err },
+}
+
+// extraEnv are variables read by something other than the config loaders.
+var extraEnv = map[string][]string{
+	"ProcessFunction": {"OMP_THREAD_LIMIT"}, // libgomp, before main
+}
+
+// grant is what a function's code does with a resource: the IAM actions it
+// needs, on what. "table" is the DynamoDB table, "bucket" the bucket itself,
+// and an environment variable name stands for the object prefix it holds.
+type grant map[string][]string
+
+// grants is least privilege: exactly what each function's code calls.
+var grants = map[string]grant{
+	"UploadFunction": {
+		"dynamodb:PutItem": {"table"},                // Store.CreateUpload
+		"s3:PutObject":     {config.EnvUploadPrefix}, // the presigned POST is signed with this role
+	},
+	"StatusFunction": {
+		"dynamodb:GetItem": {"table"},                // Store.Upload, Store.Result
+		"s3:GetObject":     {config.EnvResultPrefix}, // results stored as objects
+		"s3:ListBucket":    {"bucket"},               // 404, not 403, for a missing object
+	},
+	"ProcessFunction": {
+		"dynamodb:GetItem":    {"table"},
+		"dynamodb:PutItem":    {"table"}, // ClaimResult, CompleteResult
+		"dynamodb:UpdateItem": {"table"}, // TransitionUpload, AddWaiter, RenewClaim, ExtendResult
+		"dynamodb:DeleteItem": {"table"}, // ReleaseClaim
+		"s3:GetObject":        {config.EnvUploadPrefix},
+		"s3:PutObject":        {config.EnvResultPrefix},
+		"s3:ListBucket":       {"bucket"},
+	},
+}
+
+// policyTemplates are the SAM policy templates a function may use, each
+// with the resource it must be scoped to.
+var policyTemplates = map[string]map[string]string{
+	"ProcessFunction": {"SQSSendMessagePolicy": "DeadLetterQueue"}, // the async on-failure destination
+}
+
+// bucketName is the bucket's computed name; see template.yaml on why it is
+// not a !Ref.
+const bucketName = "${AWS::StackName}-${AWS::AccountId}-${AWS::Region}"
+
+// Check returns every way the template disagrees with the code or with the
+// service's security rules; none means it is fit to deploy.
+func Check(t *Template) []string {
+	var p problems
+	p.functions(t)
+	p.environment(t)
+	p.table(t)
+	p.events(t)
+	p.iam(t)
+	p.bucket(t)
+	p.api(t)
+	sort.Strings(p)
+	return p
+}
+
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p *problems) functions(t *Template) {
+	fns := t.Functions()
+	for name := range loaders {
+		if _, ok := fns[name]; !ok {
+			p.add("%s: missing", name)
+		}
+	}
+	for name, f := range fns {
+		if _, ok := loaders[name]; !ok {
+			p.add("%s: a function the code does not have", name)
+		}
+		props := f.Properties
+		if Str(props["Runtime"]) != "provided.al2023" {
+			p.add("%s: Runtime %v, want provided.al2023", name, props["Runtime"])
+		}
+		if Str(props["Handler"]) != "bootstrap" {
+			p.add("%s: Handler %v, want bootstrap", name, props["Handler"])
+		}
+		if Str(f.Metadata["BuildMethod"]) != "makefile" {
+			p.add("%s: Metadata.BuildMethod %v, want makefile", name, f.Metadata["BuildMethod"])
+		}
+		if archs := List(props["Architectures"]); len(archs) != 1 || Str(Get(archs[0], "Ref")) != "Architecture" {
+			p.add("%s: Architectures %v, want [!Ref Architecture]", name, props["Architectures"])
+		}
+	}
+	proc := t.Resources["ProcessFunction"].Properties
+	if !slices.ContainsFunc(List(proc["Layers"]), func(l any) bool { return Str(Get(l, "Ref")) == "TesseractLayer" }) {
+		p.add("ProcessFunction: Layers does not include the TesseractLayer")
+	}
+	eic := Map(proc["EventInvokeConfig"])
+	if n, ok := eic["MaximumRetryAttempts"].(int); !ok || n > 2 {
+		p.add("ProcessFunction: EventInvokeConfig.MaximumRetryAttempts %v, want at most 2", eic["MaximumRetryAttempts"])
+	}
+	if Str(Get(eic, "DestinationConfig", "OnFailure", "Type")) != "SQS" {
+		p.add("ProcessFunction: no SQS on-failure destination")
+	}
+}
+
+func (p *problems) environment(t *Template) {
+	for name, load := range loaders {
+		env := t.Env(name)
+		var read []string
+		err := load(func(k string) string { read = append(read, k); return env[k] })
+		read = append(read, extraEnv[name]...)
+		for _, k := range read {
+			if _, ok := env[k]; !ok {
+				p.add("%s: environment variable %s is read by the code but not set", name, k)
+			}
+		}
+		if err != nil {
+			p.add("%s: the code refuses the template's settings: %v", name, err)
+		}
+		if v, ok := env[config.EnvBucket]; ok && v != "<map[Fn::Sub:"+bucketName+"]>" {
+			p.add("%s: %s is %s, not the bucket's name", name, config.EnvBucket, v)
+		}
+		if v, ok := env[config.EnvTable]; ok && v != "<map[Ref:Table]>" {
+			p.add("%s: %s is %s, not !Ref Table", name, config.EnvTable, v)
+		}
+	}
+	if env := t.Env("ProcessFunction"); env["OMP_THREAD_LIMIT"] != "1" {
+		p.add("ProcessFunction: OMP_THREAD_LIMIT is %q, want 1", env["OMP_THREAD_LIMIT"])
+	}
+}
+
+func (p *problems) table(t *Template) {
+	tbl, ok := t.Resources["Table"]
+	if !ok || tbl.Type != "AWS::DynamoDB::Table" {
+		p.add("Table: missing")
+		return
+	}
+	props := tbl.Properties
+	if Str(props["BillingMode"]) != "PAY_PER_REQUEST" {
+		p.add("Table: BillingMode %v, want PAY_PER_REQUEST", props["BillingMode"])
+	}
+	keys := List(props["KeySchema"])
+	if len(keys) != 1 || Str(Get(keys[0], "AttributeName")) != dynamostore.PartitionKey || Str(Get(keys[0], "KeyType")) != "HASH" {
+		p.add("Table: KeySchema %v, want one HASH key %q", keys, dynamostore.PartitionKey)
+	}
+	ttl := Map(props["TimeToLiveSpecification"])
+	if Str(ttl["AttributeName"]) != dynamostore.TTLAttribute || ttl["Enabled"] != true {
+		p.add("Table: TimeToLiveSpecification %v, want %q enabled (the attribute the code writes)", ttl, dynamostore.TTLAttribute)
+	}
+	if _, ok := props["PointInTimeRecoverySpecification"]; !ok {
+		p.add("Table: no PointInTimeRecoverySpecification")
+	}
+}
+
+func (p *problems) events(t *Template) {
+	env := t.Env("ProcessFunction")
+	uploads, results := env[config.EnvUploadPrefix], env[config.EnvResultPrefix]
+	if uploads == "" || strings.HasPrefix(results, uploads) || strings.HasPrefix(uploads, results) {
+		p.add("ProcessFunction: upload prefix %q and result prefix %q overlap: stored results would trigger processing", uploads, results)
+	}
+	var s3Events int
+	for name, f := range t.Functions() {
+		for evName, ev := range Map(f.Properties["Events"]) {
+			if Str(Get(ev, "Type")) != "S3" {
+				continue
+			}
+			s3Events++
+			if name != "ProcessFunction" {
+				p.add("%s: S3 event %s: only the process function is triggered by S3", name, evName)
+				continue
+			}
+			props := Map(Get(ev, "Properties"))
+			if Str(Get(props["Bucket"], "Ref")) != "Bucket" {
+				p.add("ProcessFunction: S3 event %s is not on the template's Bucket", evName)
+			}
+			var prefixes []string
+			for _, r := range List(Get(props, "Filter", "S3Key", "Rules")) {
+				if strings.EqualFold(Str(Get(r, "Name")), "prefix") {
+					prefixes = append(prefixes, Str(Get(r, "Value")))
+				}
+			}
+			if len(prefixes) != 1 || prefixes[0] != uploads {
+				p.add("ProcessFunction: S3 event %s filters on prefixes %v, want exactly %q (UPLOAD_PREFIX)", evName, prefixes, uploads)
+			}
+		}
+	}
+	if s3Events != 1 {
+		p.add("ProcessFunction: %d S3 events, want 1", s3Events)
+	}
+}
+
+// resourceKind names what an IAM resource is: "table", "bucket", an object
+// prefix ("prefix:uploads/"), or "" for anything else.
+func resourceKind(r any) string {
+	if ga := List(Get(r, "Fn::GetAtt")); len(ga) == 2 && Str(ga[0]) == "Table" && Str(ga[1]) == "Arn" {
+		return "table"
+	}
+	sub := Str(Get(r, "Fn::Sub"))
+	rest, ok := strings.CutPrefix(sub, "arn:${AWS::Partition}:s3:::"+bucketName)
+	switch {
+	case !ok:
+		return ""
+	case rest == "":
+		return "bucket"
+	case strings.HasPrefix(rest, "/") && strings.HasSuffix(rest, "*") && len(rest) > 2:
+		return "prefix:" + strings.TrimSuffix(strings.TrimPrefix(rest, "/"), "*")
+	}
+	return ""
+}
+
+func (p *problems) iam(t *Template) {
+	for name, f := range t.Functions() {
+		g, env := grants[name], t.Env(name)
+		allowedTemplates := policyTemplates[name]
+		for _, pol := range List(f.Properties["Policies"]) {
+			switch pol := pol.(type) {
+			case string:
+				p.add("%s: managed policy %s: grant only the actions the code uses", name, pol)
+			case map[string]any:
+				if _, ok := pol["Statement"]; !ok {
+					for tmpl, args := range pol {
+						want, ok := allowedTemplates[tmpl]
+						if !ok {
+							p.add("%s: policy template %s is not one this function needs", name, tmpl)
+							continue
+						}
+						if !strings.Contains(fmt.Sprint(args), want) {
+							p.add("%s: policy template %s is not scoped to %s", name, tmpl, want)
+						}
+					}
+					continue
+				}
+				for _, st := range List(pol["Statement"]) {
+					p.statement(name, g, env, Map(st))
+				}
+			}
+		}
+	}
+}
+
+func (p *problems) statement(fn string, g grant, env map[string]string, st map[string]any) {
+	if Str(st["Effect"]) != "Allow" {
+		return
+	}
+	for _, a := range List(st["Action"]) {
+		action := Str(a)
+		kinds, ok := g[action]
+		if !ok {
+			p.add("%s: allowed %s, which its code does not use", fn, action)
+			continue
+		}
+		for _, r := range List(st["Resource"]) {
+			if Str(r) == "*" {
+				p.add("%s: %s on Resource \"*\"", fn, action)
+				continue
+			}
+			kind := resourceKind(r)
+			allowed := false
+			for _, k := range kinds {
+				switch {
+				case k == "table" || k == "bucket":
+					allowed = allowed || kind == k
+				default: // an environment variable holding an object prefix
+					allowed = allowed || kind == "prefix:"+env[k]
+				}
+			}
+			if !allowed {
+				p.add("%s: %s on %v, outside what it needs (%v)", fn, action, r, kinds)
+			}
+		}
+	}
+}
+
+func (p *problems) bucket(t *Template) {
+	b, ok := t.Resources["Bucket"]
+	if !ok || b.Type != "AWS::S3::Bucket" {
+		p.add("Bucket: missing")
+		return
+	}
+	props := b.Properties
+	if Str(Get(props["BucketName"], "Fn::Sub")) != bucketName {
+		p.add("Bucket: BucketName %v, want !Sub %s (the name the functions use)", props["BucketName"], bucketName)
+	}
+	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+		if Get(props, "PublicAccessBlockConfiguration", k) != true {
+			p.add("Bucket: PublicAccessBlockConfiguration.%s is not true", k)
+		}
+	}
+	if len(List(Get(props, "BucketEncryption", "ServerSideEncryptionConfiguration"))) == 0 {
+		p.add("Bucket: no default encryption")
+	}
+	var expiring []string
+	for _, r := range List(Get(props, "LifecycleConfiguration", "Rules")) {
+		if Get(r, "ExpirationInDays") != nil && Str(Get(r, "Status")) == "Enabled" {
+			expiring = append(expiring, Str(Get(r, "Prefix")))
+		}
+	}
+	env := t.Env("ProcessFunction")
+	for _, prefix := range []string{env[config.EnvUploadPrefix], env[config.EnvResultPrefix]} {
+		if !slices.Contains(expiring, prefix) {
+			p.add("Bucket: no lifecycle rule expires objects under %q", prefix)
+		}
+	}
+	cors := List(Get(props, "CorsConfiguration", "CorsRules"))
+	if len(cors) == 0 || Str(Get(Get(cors[0], "AllowedOrigins"), "Ref")) != "AllowedOrigins" {
+		p.add("Bucket: CORS does not take its origins from the AllowedOrigins parameter")
+	}
+	denied := false
+	for _, r := range t.Resources {
+		if r.Type != "AWS::S3::BucketPolicy" || Str(Get(r.Properties["Bucket"], "Ref")) != "Bucket" {
+			continue
+		}
+		for _, st := range List(Get(r.Properties, "PolicyDocument", "Statement")) {
+			if Str(Get(st, "Effect")) == "Deny" && Get(st, "Condition", "Bool", "aws:SecureTransport") == "false" {
+				denied = true
+			}
+		}
+	}
+	if !denied {
+		p.add("Bucket: no bucket policy denies requests without TLS")
+	}
+}
+
+func (p *problems) api(t *Template) {
+	var found bool
+	for name, r := range t.Resources {
+		if r.Type != "AWS::Serverless::HttpApi" {
+			continue
+		}
+		found = true
+		if Str(Get(r.Properties, "CorsConfiguration", "AllowOrigins", "Ref")) != "AllowedOrigins" {
+			p.add("%s: CORS does not take its origins from the AllowedOrigins parameter", name)
+		}
+		if Get(r.Properties, "DefaultRouteSettings", "ThrottlingBurstLimit") == nil || Get(r.Properties, "DefaultRouteSettings", "ThrottlingRateLimit") == nil {
+			p.add("%s: no stage throttling", name)
+		}
+	}
+	if !found {
+		p.add("no AWS::Serverless::HttpApi")
+	}
+	if def := fmt.Sprint(Get(t.Parameters["AllowedOrigins"], "Default")); strings.Contains(def, "*") {
+		p.add("AllowedOrigins: default %q allows any origin", def)
+	}
+}
