@@ -17,6 +17,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
 	"github.com/s3ocr/s3ocr/internal/handler"
+	"github.com/s3ocr/s3ocr/internal/metrics"
 	"github.com/s3ocr/s3ocr/internal/s3store"
 	"github.com/s3ocr/s3ocr/internal/service"
 	"github.com/s3ocr/s3ocr/internal/tesseract"
@@ -94,5 +95,6 @@ func Process(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		ResultPrefix: cfg.ResultPrefix,
 		InlineLimit:  cfg.InlineResult,
 		PageBudget:   cfg.PageBudget,
+		Observer:     &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
 	}}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/s3ocr/s3ocr/internal/service"
 )
@@ -24,6 +25,9 @@ type S3 struct {
 // event, which is safe because processing is idempotent (finished uploads are
 // skipped, results are claimed once).
 func (h *S3) Handle(ctx context.Context, ev events.S3Event) error {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		ctx = service.WithRequestID(ctx, lc.AwsRequestID)
+	}
 	var errs []error
 	for i, rec := range ev.Records {
 		// AWS names the event "ObjectCreated:Post"; MinIO "s3:ObjectCreated:Post".

@@ -37,6 +37,8 @@ type Processor struct {
 	InlineLimit  int           // results whose JSON is larger go to an object
 	PageBudget   time.Duration // time a page needs: with less left before the deadline, stop with ETIMEOUT
 
+	Observer Observer // receives a report of every Process call; optional
+
 	Stats Stats // counters since the processor was made
 }
 
@@ -60,43 +62,114 @@ const (
 	OutcomeWaiting   Outcome = "waiting"   // another upload is computing the same result
 	OutcomeFailed    Outcome = "failed"    // the upload failed permanently
 	OutcomeIgnored   Outcome = "ignored"   // not an upload, unknown upload, or already finished
+	OutcomeRetry     Outcome = "retry"     // in reports only: Process returned an error, to be retried
 )
 
 // Process handles one stored object. It returns an error only when trying
 // again can help (a dependency failed); problems with the input mark the
 // upload failed with a code and return a nil error, so they are not retried.
+//
+// Each call ends with one log line, and one Observe call, that sum it up.
 func (p *Processor) Process(ctx context.Context, key string) (Outcome, error) {
+	rep := &Report{Key: key}
 	start := p.Now()
+	outcome, err := p.process(ctx, key, rep)
+	rep.Outcome, rep.Total = outcome, p.Now().Sub(start)
+	if err != nil {
+		rep.Outcome, rep.Code = OutcomeRetry, ocr.ErrorCode(err)
+	}
+	rep.RequestID = RequestID(ctx)
+	attrs := []any{"requestId", rep.RequestID, "key", key, "outcome", rep.Outcome, "uploadId", rep.UploadID, "sha256", rep.SHA256,
+		"bytes", rep.Bytes, "pages", rep.Pages, "readMs", rep.Read.Milliseconds(), "ocrMs", rep.OCR.Milliseconds(),
+		"storeMs", rep.Store.Milliseconds(), "totalMs", rep.Total.Milliseconds()}
+	if rep.Code != "" {
+		attrs = append(attrs, "code", rep.Code)
+	}
+	switch {
+	case err != nil:
+		p.Log.ErrorContext(ctx, "object not processed; will be retried", append(attrs, "err", err)...)
+	case rep.Outcome == OutcomeIgnored:
+		p.Log.WarnContext(ctx, "object ignored", append(attrs, "reason", rep.Reason)...)
+	default:
+		p.Log.InfoContext(ctx, "object processed", attrs...)
+	}
+	if p.Observer != nil {
+		p.Observer.Observe(ctx, *rep)
+	}
+	return outcome, err
+}
+
+// Report sums up one Process call, for its log line and metrics.
+type Report struct {
+	RequestID string // the invocation's, when the caller put one on the context
+	Key       string
+	UploadID  string
+	SHA256    string
+	Bytes     int64
+	Pages     int           // pages recognised by this call (0 when cached)
+	Outcome   Outcome       // OutcomeRetry when Process returned an error
+	Code      string        // error code of a failure or of the error returned
+	Reason    string        // why an object was ignored
+	Read      time.Duration // streaming and hashing the object
+	OCR       time.Duration // decoding and recognition
+	Store     time.Duration // storing the result and finishing uploads
+	Total     time.Duration
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns a context carrying the invocation's request id (the
+// Lambda request id), for logs and reports.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id WithRequestID put on ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// Observer receives each Process call's report (metrics).
+type Observer interface {
+	Observe(ctx context.Context, r Report)
+}
+
+func (p *Processor) process(ctx context.Context, key string, rep *Report) (Outcome, error) {
 	log := p.Log.With("key", key)
 	id, ok := strings.CutPrefix(key, p.UploadPrefix)
 	if !ok || !ValidUploadID(id) {
-		log.WarnContext(ctx, "object is not an upload; ignored")
+		rep.Reason = "not an upload"
 		return OutcomeIgnored, nil
 	}
+	rep.UploadID = id
 	log = log.With("uploadId", id)
 	u, err := p.Store.Upload(ctx, id)
 	if ocr.NotFound(err) {
-		log.WarnContext(ctx, "object for an unknown or expired upload; ignored")
+		rep.Reason = "unknown or expired upload"
 		return OutcomeIgnored, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("read upload %s: %w", id, err)
 	}
 	if u.Status.Terminal() {
-		log.InfoContext(ctx, "upload already finished; duplicate event ignored", "status", u.Status)
+		rep.Reason = "already " + string(u.Status) + " (duplicate event)"
 		return OutcomeIgnored, nil
 	}
 
+	readStart := p.Now()
 	data, doc, err := p.read(ctx, key)
+	rep.Read = p.Now().Sub(readStart)
 	if err != nil {
 		if ocr.Permanent(err) {
-			return p.fail(ctx, log, u, doc, err)
+			return p.fail(ctx, rep, u, doc, err)
 		}
 		return "", err
 	}
+	rep.SHA256, rep.Bytes = doc.SHA256, doc.Size
 	log = log.With("sha256", doc.SHA256, "bytes", doc.Size)
 	if err := checkType(doc, u.ContentType); err != nil {
-		return p.fail(ctx, log, u, doc, err)
+		return p.fail(ctx, rep, u, doc, err)
 	}
 
 	opts := ocr.Options{Languages: u.Languages}
@@ -112,13 +185,9 @@ func (p *Processor) Process(ctx context.Context, key string) (Outcome, error) {
 		return "", fmt.Errorf("claim result %s: %w", rkey, err)
 	}
 	if !won {
-		return p.follow(ctx, log, u, doc, cur)
+		return p.follow(ctx, log, rep, u, doc, cur)
 	}
-	outcome, err := p.run(ctx, log, u, doc, claim, data)
-	if err == nil {
-		log.InfoContext(ctx, "processed", "outcome", outcome, "ms", p.Now().Sub(start).Milliseconds())
-	}
-	return outcome, err
+	return p.run(ctx, log, rep, u, doc, claim, data)
 }
 
 // read streams the object, hashing it as it goes.
@@ -157,7 +226,7 @@ func checkType(doc *ocr.Document, declared string) error {
 
 // run does the OCR for a claim this upload won, stores the result and
 // finishes the uploads waiting for it.
-func (p *Processor) run(ctx context.Context, log *slog.Logger, u *ocr.Upload, doc *ocr.Document, claim *ocr.ResultRecord, data []byte) (Outcome, error) {
+func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *ocr.Upload, doc *ocr.Document, claim *ocr.ResultRecord, data []byte) (Outcome, error) {
 	now := p.Now()
 	if _, err := p.Store.TransitionUpload(ctx, u.ID, []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ocr.UploadChange{
 		Status: ocr.StatusProcessing, UpdatedAt: now, Document: doc, ResultKey: claim.Key, ProcessingSince: now,
@@ -166,8 +235,12 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, u *ocr.Upload, do
 		return "", fmt.Errorf("mark upload %s processing: %w", u.ID, err)
 	}
 	stop := p.heartbeat(ctx, log, claim)
+	ocrStart := p.Now()
 	res, err := p.recognize(ctx, data, u.Languages)
+	rep.OCR = p.Now().Sub(ocrStart)
 	stop()
+	storeStart := p.Now()
+	defer func() { rep.Store = p.Now().Sub(storeStart) }()
 	final := *claim
 	final.UpdatedAt, final.LeaseUntil = p.Now(), time.Time{}
 	switch {
@@ -185,23 +258,23 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, u *ocr.Upload, do
 	default:
 		final.State, final.Result = ocr.ResultDone, res
 		final.Document.Pages = len(res.Pages)
-		doc.Pages = len(res.Pages)
+		doc.Pages, rep.Pages = len(res.Pages), len(res.Pages)
 	}
 	waiters, err := p.complete(ctx, &final)
 	if ocr.NotFound(err) {
 		// The lease ran out and another invocation took the work over; it
 		// will finish this upload too, as one of its waiters.
 		log.WarnContext(ctx, "claim lost before the result was stored")
-		return p.wait(ctx, log, u, doc, claim.Key)
+		return p.wait(ctx, log, rep, u, doc, claim.Key)
 	}
 	if err != nil {
 		p.release(ctx, log, claim)
 		return "", err
 	}
-	outcome := p.finish(ctx, log, u.ID, &final, false)
+	outcome := p.finish(ctx, log, rep, u.ID, &final, false)
 	for _, w := range waiters {
 		if w != u.ID {
-			p.finish(ctx, log.With("waiter", w), w, &final, true)
+			p.finish(ctx, log.With("waiter", w), nil, w, &final, true)
 		}
 	}
 	return outcome, nil
@@ -309,13 +382,13 @@ func (p *Processor) completeInObject(ctx context.Context, rec *ocr.ResultRecord,
 }
 
 // follow links an upload to a result record someone else claimed first.
-func (p *Processor) follow(ctx context.Context, log *slog.Logger, u *ocr.Upload, doc *ocr.Document, rec *ocr.ResultRecord) (Outcome, error) {
+func (p *Processor) follow(ctx context.Context, log *slog.Logger, rep *Report, u *ocr.Upload, doc *ocr.Document, rec *ocr.ResultRecord) (Outcome, error) {
 	switch rec.State {
 	case ocr.ResultDone, ocr.ResultFailed:
 		if err := p.Store.ExtendResult(ctx, rec.Key, u.ExpiresAt); err != nil {
 			return "", fmt.Errorf("extend result %s: %w", rec.Key, err)
 		}
-		return p.finish(ctx, log, u.ID, rec, rec.Owner != u.ID), nil
+		return p.finish(ctx, log, rep, u.ID, rec, rec.Owner != u.ID), nil
 	case ocr.ResultProcessing:
 		if rec.Owner == u.ID {
 			// This upload's own claim: either another delivery of the same
@@ -326,7 +399,7 @@ func (p *Processor) follow(ctx context.Context, log *slog.Logger, u *ocr.Upload,
 			return "", fmt.Errorf("upload %s is claimed by another delivery of its event until %s: %w",
 				u.ID, rec.LeaseUntil.Format(time.RFC3339), ErrBusy)
 		}
-		return p.wait(ctx, log, u, doc, rec.Key)
+		return p.wait(ctx, log, rep, u, doc, rec.Key)
 	default:
 		return "", fmt.Errorf("result %s in unknown state %q", rec.Key, rec.State)
 	}
@@ -338,7 +411,7 @@ const waitAttempts = 3
 
 // wait registers the upload as a waiter on a result another upload is
 // computing; that upload finishes this one when it is done.
-func (p *Processor) wait(ctx context.Context, log *slog.Logger, u *ocr.Upload, doc *ocr.Document, key string) (Outcome, error) {
+func (p *Processor) wait(ctx context.Context, log *slog.Logger, rep *Report, u *ocr.Upload, doc *ocr.Document, key string) (Outcome, error) {
 	now := p.Now()
 	if _, err := p.Store.TransitionUpload(ctx, u.ID, []ocr.Status{ocr.StatusPending}, ocr.UploadChange{
 		Status: ocr.StatusProcessing, UpdatedAt: now, Document: doc, ResultKey: key, ProcessingSince: now,
@@ -351,7 +424,6 @@ func (p *Processor) wait(ctx context.Context, log *slog.Logger, u *ocr.Upload, d
 			return "", fmt.Errorf("wait for result %s: %w", key, err)
 		}
 		if ok {
-			log.InfoContext(ctx, "waiting for the same content being read by another upload")
 			return OutcomeWaiting, nil
 		}
 		// Finished (or released) between our claim attempt and now.
@@ -363,7 +435,7 @@ func (p *Processor) wait(ctx context.Context, log *slog.Logger, u *ocr.Upload, d
 			return "", fmt.Errorf("read result %s: %w", key, err)
 		}
 		if rec.State != ocr.ResultProcessing {
-			return p.follow(ctx, log, u, doc, rec)
+			return p.follow(ctx, log, rep, u, doc, rec)
 		}
 	}
 	// The claim was released for a retry: ask to be retried too, so that
@@ -373,7 +445,9 @@ func (p *Processor) wait(ctx context.Context, log *slog.Logger, u *ocr.Upload, d
 
 // finish moves an upload to the record's terminal state. Updating a waiter is
 // best effort: status reads the shared record anyway.
-func (p *Processor) finish(ctx context.Context, log *slog.Logger, id string, rec *ocr.ResultRecord, cached bool) Outcome {
+// rep is the report of the Process call this upload belongs to, or nil for
+// a waiter finished on another upload's behalf.
+func (p *Processor) finish(ctx context.Context, log *slog.Logger, rep *Report, id string, rec *ocr.ResultRecord, cached bool) Outcome {
 	ch := ocr.UploadChange{Status: ocr.StatusDone, UpdatedAt: p.Now(), ResultKey: rec.Key, Cached: cached}
 	doc := rec.Document
 	ch.Document = &doc
@@ -383,6 +457,9 @@ func (p *Processor) finish(ctx context.Context, log *slog.Logger, id string, rec
 	}
 	if rec.State == ocr.ResultFailed {
 		ch.Status, ch.Error, outcome = ocr.StatusFailed, rec.Error, OutcomeFailed
+		if rep != nil && rec.Error != nil {
+			rep.Code = rec.Error.Code
+		}
 	}
 	if _, err := p.Store.TransitionUpload(ctx, id, []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ch); err != nil {
 		log.WarnContext(ctx, "could not record the finished upload; status will read the result", "err", err)
@@ -391,9 +468,9 @@ func (p *Processor) finish(ctx context.Context, log *slog.Logger, id string, rec
 }
 
 // fail marks the upload failed for a reason of its own (not cached).
-func (p *Processor) fail(ctx context.Context, log *slog.Logger, u *ocr.Upload, doc *ocr.Document, cause error) (Outcome, error) {
+func (p *Processor) fail(ctx context.Context, rep *Report, u *ocr.Upload, doc *ocr.Document, cause error) (Outcome, error) {
 	e := asError(cause)
-	log.InfoContext(ctx, "upload failed", "code", e.Code, "reason", e.Message)
+	rep.Code = e.Code
 	if _, err := p.Store.TransitionUpload(ctx, u.ID, []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ocr.UploadChange{
 		Status: ocr.StatusFailed, UpdatedAt: p.Now(), Document: doc, Error: e,
 	}); err != nil {

@@ -3,6 +3,7 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
@@ -556,4 +557,43 @@ func TestStatus_ProcessingIsNotForever(t *testing.T) {
 	}
 	cancel()
 	close(e.engine.gate)
+}
+
+func TestProcess_LogsOneSummaryLinePerObject(t *testing.T) {
+	e := newEnv(t)
+	var buf bytes.Buffer
+	e.proc.Log = slog.New(slog.NewJSONHandler(&buf, nil))
+	content := pngBytes(t, 60, 30, 255)
+	id := e.upload(t, "image/png", content)
+	if _, err := e.proc.Process(service.WithRequestID(ctx, "req-1"), "uploads/"+id); err != nil {
+		t.Fatal(err)
+	}
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 1 {
+		t.Fatalf("%d log lines, want 1: %s", len(lines), buf.String())
+	}
+	l := lines[0]
+	for _, k := range []string{"readMs", "ocrMs", "storeMs", "totalMs"} {
+		if _, ok := l[k].(float64); !ok {
+			t.Errorf("no %s in %v", k, l)
+		}
+	}
+	if l["requestId"] != "req-1" || l["uploadId"] != id || l["sha256"] != sha256Hex(content) || l["pages"] != 1.0 ||
+		l["outcome"] != "processed" || l["bytes"] != float64(len(content)) {
+		t.Fatalf("log line = %v", l)
+	}
+	// A failure names its code.
+	buf.Reset()
+	bad := e.upload(t, "image/png", []byte("text"))
+	e.process(t, bad)
+	if !strings.Contains(buf.String(), `"code":"unsupported_type"`) || strings.Count(buf.String(), "\n") != 1 {
+		t.Fatalf("failure log = %s", buf.String())
+	}
 }
