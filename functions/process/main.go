@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/s3ocr/s3ocr/internal/app"
+	"github.com/s3ocr/s3ocr/internal/app/processapp"
 	"github.com/s3ocr/s3ocr/internal/config"
 )
 
@@ -22,7 +22,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("AWS config: %v", err)
 	}
-	h, err := app.Process(awsCfg, config.FromOS)
+	h, err := processapp.New(awsCfg, config.FromOS)
 	if err != nil {
 		log.Fatal(err)
 	}

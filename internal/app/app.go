@@ -1,10 +1,12 @@
 // Package app builds each function's handler from its configuration and an
 // AWS config. The Lambda mains, the local stack and the end-to-end tests all
 // build them here, so they run the same code with the same settings.
+//
+// The process function is built by package processapp: it links Tesseract
+// through cgo, and the upload and status functions must build without cgo.
 package app
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -17,10 +19,8 @@ import (
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
 	"github.com/s3ocr/s3ocr/internal/handler"
-	"github.com/s3ocr/s3ocr/internal/metrics"
 	"github.com/s3ocr/s3ocr/internal/s3store"
 	"github.com/s3ocr/s3ocr/internal/service"
-	"github.com/s3ocr/s3ocr/internal/tesseract"
 )
 
 // Logger returns the JSON logger every function writes to stdout (CloudWatch
@@ -66,35 +66,5 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 		Log:        log,
 		Now:        time.Now,
 		StuckAfter: cfg.StuckAfter,
-	}}, nil
-}
-
-// Process builds the process function's handler with a warm OCR engine. The
-// engine is created once per container and reused by every invocation.
-func Process(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
-	cfg, err := config.LoadProcess(get)
-	if err != nil {
-		return nil, err
-	}
-	log := Logger(os.Stdout, cfg.LogLevel).With("function", "process")
-	engine, err := tesseract.New(tesseract.Config{TessdataPrefix: cfg.TessdataPrefix})
-	if err != nil {
-		return nil, fmt.Errorf("OCR engine: %w", err)
-	}
-	return &handler.S3{Log: log, Processor: &service.Processor{
-		Store:        dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
-		Objects:      s3store.New(s3store.NewClient(awsCfg), cfg.BucketName),
-		Engine:       engine,
-		Log:          log,
-		Now:          time.Now,
-		MaxBytes:     cfg.MaxBytes,
-		MaxPixels:    cfg.MaxPixels,
-		ResultTTL:    cfg.ResultTTL,
-		Lease:        cfg.ClaimLease,
-		UploadPrefix: cfg.UploadPrefix,
-		ResultPrefix: cfg.ResultPrefix,
-		InlineLimit:  cfg.InlineResult,
-		PageBudget:   cfg.PageBudget,
-		Observer:     &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
 	}}, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3ocr/s3ocr/internal/app"
+	"github.com/s3ocr/s3ocr/internal/app/processapp"
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
 	"github.com/s3ocr/s3ocr/internal/handler"
@@ -214,7 +215,7 @@ func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.List
 	// Each container has its own warm engine, as on Lambda, so OCR runs
 	// in parallel up to the number of containers.
 	for range containers {
-		process, err := app.Process(awsCfg, get)
+		process, err := processapp.New(awsCfg, get)
 		if err != nil {
 			return fmt.Errorf("process function: %w", err)
 		}

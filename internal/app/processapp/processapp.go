@@ -1,0 +1,51 @@
+// Package processapp builds the process function's handler. It is apart
+// from package app because it links Tesseract through cgo.
+package processapp
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/s3ocr/s3ocr/internal/app"
+	"github.com/s3ocr/s3ocr/internal/config"
+	"github.com/s3ocr/s3ocr/internal/dynamostore"
+	"github.com/s3ocr/s3ocr/internal/handler"
+	"github.com/s3ocr/s3ocr/internal/metrics"
+	"github.com/s3ocr/s3ocr/internal/s3store"
+	"github.com/s3ocr/s3ocr/internal/service"
+	"github.com/s3ocr/s3ocr/internal/tesseract"
+)
+
+// New builds the process function's handler with a warm OCR engine. The
+// engine is created once per container and reused by every invocation.
+func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
+	cfg, err := config.LoadProcess(get)
+	if err != nil {
+		return nil, err
+	}
+	log := app.Logger(os.Stdout, cfg.LogLevel).With("function", "process")
+	engine, err := tesseract.New(tesseract.Config{TessdataPrefix: cfg.TessdataPrefix})
+	if err != nil {
+		return nil, fmt.Errorf("OCR engine: %w", err)
+	}
+	return &handler.S3{Log: log, Processor: &service.Processor{
+		Store:        dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
+		Objects:      s3store.New(s3store.NewClient(awsCfg), cfg.BucketName),
+		Engine:       engine,
+		Log:          log,
+		Now:          time.Now,
+		MaxBytes:     cfg.MaxBytes,
+		MaxPixels:    cfg.MaxPixels,
+		ResultTTL:    cfg.ResultTTL,
+		Lease:        cfg.ClaimLease,
+		UploadPrefix: cfg.UploadPrefix,
+		ResultPrefix: cfg.ResultPrefix,
+		InlineLimit:  cfg.InlineResult,
+		PageBudget:   cfg.PageBudget,
+		Observer:     &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
+	}}, nil
+}
