@@ -12,7 +12,10 @@ export OMP_THREAD_LIMIT ?= 1
 # Lambda builds: reproducible (-trimpath, no VCS stamp, no build id),
 # stripped, and without the RPC mode provided.al2023 never uses.
 GOARCH ?= amd64
-BUILD_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='-s -w -buildid='
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+TESSERACT_VERSION ?= $(shell pkg-config --modversion tesseract 2>/dev/null)
+LDFLAGS := -s -w -buildid= -X github.com/s3ocr/s3ocr/internal/buildinfo.Version=$(VERSION) -X github.com/s3ocr/s3ocr/internal/buildinfo.Tesseract=$(TESSERACT_VERSION)
+BUILD_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags='$(LDFLAGS)'
 DIST ?= dist
 
 .PHONY: help

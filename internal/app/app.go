@@ -16,9 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/s3ocr/s3ocr/internal/buildinfo"
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
 	"github.com/s3ocr/s3ocr/internal/handler"
+	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/s3store"
 	"github.com/s3ocr/s3ocr/internal/service"
 )
@@ -60,7 +62,16 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 		return nil, err
 	}
 	log := Logger(os.Stdout, cfg.LogLevel).With("function", "status")
-	return &handler.API{Log: log, Status: &service.Status{
+	info := &service.Info{
+		Service: "s3ocr", Version: buildinfo.Version,
+		Engine:    ocr.EngineInfo{Name: "tesseract", Version: buildinfo.Tesseract},
+		Languages: cfg.Languages, ContentTypes: service.ContentTypes,
+		Limits: service.Limits{
+			MaxUploadBytes: cfg.MaxBytes, MaxPixelsPerPage: cfg.MaxPixels, MaxLanguages: service.MaxLanguages,
+			MaxFilenameBytes: service.MaxFilenameBytes, PresignExpirySeconds: int(cfg.PresignExpiry.Seconds()),
+		},
+	}
+	return &handler.API{Log: log, Info: info, Status: &service.Status{
 		Store:      dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
 		Objects:    s3store.New(s3store.NewClient(awsCfg), cfg.BucketName),
 		Log:        log,

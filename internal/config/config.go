@@ -44,7 +44,12 @@ type Process struct {
 // Status configures the status function.
 type Status struct {
 	Common
-	StuckAfter time.Duration // STUCK_AFTER, default 90m (the event age limit, 1h, plus a timeout): an upload processing longer is reported failed ("timeout")
+	// For GET /info, the same settings the upload and process functions use.
+	Languages     []string      // OCR_LANGUAGES
+	MaxBytes      int64         // MAX_UPLOAD_BYTES
+	MaxPixels     int64         // MAX_PIXELS
+	PresignExpiry time.Duration // PRESIGN_EXPIRY
+	StuckAfter    time.Duration // STUCK_AFTER, default 90m (the event age limit, 1h, plus a timeout): an upload processing longer is reported failed ("timeout")
 }
 
 // The variable names, in one place for the template test and the local stack.
@@ -147,8 +152,12 @@ func (r *reader) common() Common {
 	return c
 }
 
-// DefaultMaxBytes is the default upload size limit, 20 MiB.
-const DefaultMaxBytes = 20 << 20
+// Defaults shared by more than one function.
+const (
+	DefaultMaxBytes      = 20 << 20         // upload size limit, 20 MiB
+	DefaultMaxPixels     = 60_000_000       // per page, checked from the header
+	DefaultPresignExpiry = 10 * time.Minute // how long a presigned POST works
+)
 
 // LoadUpload reads the upload function's settings.
 func LoadUpload(get Getenv) (Upload, error) {
@@ -157,7 +166,7 @@ func LoadUpload(get Getenv) (Upload, error) {
 		Common:        r.common(),
 		Languages:     r.list(EnvLanguages, "eng"),
 		MaxBytes:      r.int64(EnvMaxBytes, DefaultMaxBytes),
-		PresignExpiry: r.duration(EnvPresignExpiry, 10*time.Minute),
+		PresignExpiry: r.duration(EnvPresignExpiry, DefaultPresignExpiry),
 		UploadTTL:     r.duration(EnvUploadTTL, 24*time.Hour),
 	}
 	return c, r.err()
@@ -170,7 +179,7 @@ func LoadProcess(get Getenv) (Process, error) {
 		Common:         r.common(),
 		TessdataPrefix: r.str(EnvTessdata, "/opt/share/tessdata"),
 		MaxBytes:       r.int64(EnvMaxBytes, DefaultMaxBytes),
-		MaxPixels:      r.int64(EnvMaxPixels, 60_000_000),
+		MaxPixels:      r.int64(EnvMaxPixels, DefaultMaxPixels),
 		ResultTTL:      r.duration(EnvResultTTL, 30*24*time.Hour),
 		ClaimLease:     r.duration(EnvClaimLease, 30*time.Second),
 		InlineResult:   int(r.int64(EnvInlineResult, 300_000)),
@@ -182,7 +191,14 @@ func LoadProcess(get Getenv) (Process, error) {
 // LoadStatus reads the status function's settings.
 func LoadStatus(get Getenv) (Status, error) {
 	r := &reader{get: get}
-	c := Status{Common: r.common(), StuckAfter: r.duration(EnvStuckAfter, 90*time.Minute)}
+	c := Status{
+		Common:        r.common(),
+		Languages:     r.list(EnvLanguages, "eng"),
+		MaxBytes:      r.int64(EnvMaxBytes, DefaultMaxBytes),
+		MaxPixels:     r.int64(EnvMaxPixels, DefaultMaxPixels),
+		PresignExpiry: r.duration(EnvPresignExpiry, DefaultPresignExpiry),
+		StuckAfter:    r.duration(EnvStuckAfter, 90*time.Minute),
+	}
 	return c, r.err()
 }
 

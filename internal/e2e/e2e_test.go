@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -323,5 +324,25 @@ func TestAPI_ErrorsAreJSONWithCodes(t *testing.T) {
 				t.Fatalf("= %d %s; want %d %s", status, body, tc.status, tc.code)
 			}
 		})
+	}
+}
+
+func TestAPI_InfoListsEngineLanguagesAndLimits(t *testing.T) {
+	status, body := doJSON(t, http.MethodGet, "/info", nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET /info = %d %s", status, body)
+	}
+	var info service.Info
+	if err := json.Unmarshal(body, &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Engine.Name != "tesseract" || info.Engine.Version == "" || !slices.Contains(info.Languages, "eng") ||
+		info.Limits.MaxUploadBytes != 20<<20 || info.Limits.MaxPixelsPerPage != 60_000_000 || info.Limits.PresignExpirySeconds != 600 ||
+		!slices.Contains(info.ContentTypes, "image/png") {
+		t.Fatalf("info = %+v", info)
+	}
+	// The languages it lists are the ones uploads may ask for.
+	for _, l := range info.Languages {
+		createUpload(t, service.CreateUploadRequest{Filename: "a.png", ContentType: "image/png", Size: 10, Languages: []string{l}})
 	}
 }

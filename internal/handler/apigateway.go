@@ -30,6 +30,7 @@ const MaxBodyBytes = 16 << 10
 type API struct {
 	Uploads *service.Uploads // for POST /uploads
 	Status  *service.Status  // for GET /uploads/{uploadId}
+	Info    *service.Info    // for GET /info
 	Log     *slog.Logger
 }
 
@@ -37,6 +38,7 @@ type API struct {
 const (
 	RouteCreateUpload = "POST /uploads"
 	RouteGetUpload    = "GET /uploads/{uploadId}"
+	RouteInfo         = "GET /info"
 )
 
 // CreateUpload handles POST /uploads.
@@ -68,6 +70,16 @@ func (a *API) GetUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	return jsonResponse(http.StatusOK, out), nil
 }
 
+// GetInfo handles GET /info.
+func (a *API) GetInfo(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if a.Info == nil {
+		return a.fail(ctx, req, fmt.Errorf("GET /info served by a function built without Info")), nil
+	}
+	resp := jsonResponse(http.StatusOK, a.Info)
+	resp.Headers["Cache-Control"] = "public, max-age=60"
+	return resp, nil
+}
+
 // Route dispatches by the request's route key, for hosts that serve every
 // route from one handler (the local stack). In AWS each route has its own
 // function.
@@ -77,6 +89,8 @@ func (a *API) Route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		return a.CreateUpload(ctx, req)
 	case RouteGetUpload:
 		return a.GetUpload(ctx, req)
+	case RouteInfo:
+		return a.GetInfo(ctx, req)
 	}
 	return a.fail(ctx, req, ocr.Errorf(ocr.ENOTFOUND, "no route %s %s", req.RequestContext.HTTP.Method, req.RawPath)), nil
 }

@@ -248,3 +248,12 @@ func FuzzCreateUploadBody(f *testing.F) {
 		}
 	})
 }
+
+func TestGetInfo_IsCacheableJSON(t *testing.T) {
+	api, _ := newAPI()
+	api.Info = &service.Info{Service: "s3ocr", Languages: []string{"eng"}}
+	resp, err := api.Route(context.Background(), events.APIGatewayV2HTTPRequest{RouteKey: handler.RouteInfo})
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"languages":["eng"]`) || resp.Headers["Cache-Control"] != "public, max-age=60" {
+		t.Fatalf("= %d %v %s %v", resp.StatusCode, resp.Headers, resp.Body, err)
+	}
+}

@@ -223,12 +223,20 @@ func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.List
 		s.Invoker.Handlers = append(s.Invoker.Handlers, process.Handle)
 	}
 	s.Upload, s.Status = upload, status
+	if status.Info.Engine.Version == "" {
+		// Built by `go run`, not the Makefile, which stamps the version: ask
+		// the engine the process function runs.
+		status.Info.Engine = s.Processes[0].Processor.Engine.Info()
+	}
 	gw := &Gateway{AllowedOrigins: origins, Static: static, Routes: []Route{
 		{Method: http.MethodPost, Pattern: "/uploads", Handler: func(r *http.Request, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 			return upload.CreateUpload(r.Context(), ev)
 		}},
 		{Method: http.MethodGet, Pattern: "/uploads/{uploadId}", Handler: func(r *http.Request, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 			return status.GetUpload(r.Context(), ev)
+		}},
+		{Method: http.MethodGet, Pattern: "/info", Handler: func(r *http.Request, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			return status.GetInfo(r.Context(), ev)
 		}},
 	}}
 	s.apiServer = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
