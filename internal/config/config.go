@@ -39,6 +39,7 @@ type Process struct {
 	ClaimLease     time.Duration // CLAIM_LEASE, default 30s: renewed while OCR runs; a dead worker's claim lapses after it
 	InlineResult   int           // INLINE_RESULT_BYTES, default 300,000: larger results go to S3 (items max 400 KB)
 	PageBudget     time.Duration // PAGE_BUDGET, default 10s: with less time left before the deadline, stop with "timeout"
+	EventBusName   string        // EVENT_BUS_NAME, default "": when set, completions are published to this EventBridge bus
 }
 
 // Status configures the status function.
@@ -70,6 +71,7 @@ const (
 	EnvInlineResult  = "INLINE_RESULT_BYTES"
 	EnvPageBudget    = "PAGE_BUDGET"
 	EnvStuckAfter    = "STUCK_AFTER"
+	EnvEventBus      = "EVENT_BUS_NAME"
 )
 
 // Getenv is how settings are looked up; os.Getenv in production.
@@ -184,6 +186,7 @@ func LoadProcess(get Getenv) (Process, error) {
 		ClaimLease:     r.duration(EnvClaimLease, 30*time.Second),
 		InlineResult:   int(r.int64(EnvInlineResult, 300_000)),
 		PageBudget:     r.duration(EnvPageBudget, 10*time.Second),
+		EventBusName:   r.str(EnvEventBus, ""),
 	}
 	return c, r.err()
 }

@@ -54,7 +54,10 @@ var grants = map[string]grant{
 // policyTemplates are the SAM policy templates a function may use, each
 // with the resource it must be scoped to.
 var policyTemplates = map[string]map[string]string{
-	"ProcessFunction": {"SQSSendMessagePolicy": "DeadLetterQueue"}, // the async on-failure destination
+	"ProcessFunction": {
+		"SQSSendMessagePolicy":       "DeadLetterQueue", // the async on-failure destination
+		"EventBridgePutEventsPolicy": "EventBusName",    // completion events, when a bus is set
+	},
 }
 
 // bucketName is the bucket's computed name; see template.yaml on why it is
@@ -227,7 +230,7 @@ func (p *problems) iam(t *Template) {
 	for name, f := range t.Functions() {
 		g, env := grants[name], t.Env(name)
 		allowedTemplates := policyTemplates[name]
-		for _, pol := range List(f.Properties["Policies"]) {
+		for _, pol := range policies(f.Properties["Policies"]) {
 			switch pol := pol.(type) {
 			case string:
 				p.add("%s: managed policy %s: grant only the actions the code uses", name, pol)
@@ -251,6 +254,23 @@ func (p *problems) iam(t *Template) {
 			}
 		}
 	}
+}
+
+// policies lists a function's policies, taking both branches of an !If
+// (a policy granted only under a condition) and dropping AWS::NoValue.
+func policies(v any) []any {
+	var out []any
+	for _, pol := range List(v) {
+		if branches := List(Get(pol, "Fn::If")); len(branches) == 3 {
+			out = append(out, policies(branches[1:])...)
+			continue
+		}
+		if Str(Get(pol, "Ref")) == "AWS::NoValue" {
+			continue
+		}
+		out = append(out, pol)
+	}
+	return out
 }
 
 func (p *problems) statement(fn string, g grant, env map[string]string, st map[string]any) {

@@ -38,6 +38,7 @@ type Processor struct {
 	PageBudget   time.Duration // time a page needs: with less left before the deadline, stop with ETIMEOUT
 
 	Observer Observer // receives a report of every Process call; optional
+	Notifier Notifier // told of every upload that finishes; optional
 
 	Stats Stats // counters since the processor was made
 }
@@ -461,20 +462,57 @@ func (p *Processor) finish(ctx context.Context, log *slog.Logger, rep *Report, i
 			rep.Code = rec.Error.Code
 		}
 	}
-	if _, err := p.Store.TransitionUpload(ctx, id, []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ch); err != nil {
+	ok, err := p.Store.TransitionUpload(ctx, id, []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ch)
+	if err != nil {
 		log.WarnContext(ctx, "could not record the finished upload; status will read the result", "err", err)
 	}
+	if ok {
+		p.notify(ctx, log, Completion{UploadID: id, Status: ch.Status, Cached: cached, Document: ch.Document, Error: ch.Error})
+	}
 	return outcome
+}
+
+// Completion tells that an upload finished, for clients that would rather be
+// told than poll.
+type Completion struct {
+	UploadID  string        `json:"uploadId"`
+	Status    ocr.Status    `json:"status"` // done or failed
+	Cached    bool          `json:"cached"`
+	Document  *ocr.Document `json:"document,omitempty"`
+	Error     *ocr.Error    `json:"error,omitempty"`
+	StatusURL string        `json:"statusUrl"` // where the result is
+}
+
+// Notifier publishes completions (EventBridge in AWS).
+type Notifier interface {
+	Notify(ctx context.Context, c Completion) error
+}
+
+// notify is best effort: the upload is finished and its status says so
+// whether or not the notice goes out, and failing the invocation now would
+// only make the retry skip the finished upload.
+func (p *Processor) notify(ctx context.Context, log *slog.Logger, c Completion) {
+	if p.Notifier == nil {
+		return
+	}
+	c.StatusURL = "/uploads/" + c.UploadID
+	if err := p.Notifier.Notify(ctx, c); err != nil {
+		log.WarnContext(ctx, "completion event not published", "uploadId", c.UploadID, "err", err)
+	}
 }
 
 // fail marks the upload failed for a reason of its own (not cached).
 func (p *Processor) fail(ctx context.Context, rep *Report, u *ocr.Upload, doc *ocr.Document, cause error) (Outcome, error) {
 	e := asError(cause)
 	rep.Code = e.Code
-	if _, err := p.Store.TransitionUpload(ctx, u.ID, []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ocr.UploadChange{
+	ok, err := p.Store.TransitionUpload(ctx, u.ID, []ocr.Status{ocr.StatusPending, ocr.StatusProcessing}, ocr.UploadChange{
 		Status: ocr.StatusFailed, UpdatedAt: p.Now(), Document: doc, Error: e,
-	}); err != nil {
+	})
+	if err != nil {
 		return "", fmt.Errorf("mark upload %s failed: %w", u.ID, err)
+	}
+	if ok {
+		p.notify(ctx, p.Log, Completion{UploadID: u.ID, Status: ocr.StatusFailed, Document: doc, Error: e})
 	}
 	return OutcomeFailed, nil
 }

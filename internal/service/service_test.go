@@ -597,3 +597,50 @@ func TestProcess_LogsOneSummaryLinePerObject(t *testing.T) {
 		t.Fatalf("failure log = %s", buf.String())
 	}
 }
+
+type recordingNotifier struct {
+	mu   sync.Mutex
+	sent []service.Completion
+}
+
+func (n *recordingNotifier) Notify(_ context.Context, c service.Completion) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.sent = append(n.sent, c)
+	return nil
+}
+
+func TestProcess_NotifiesEachFinishedUploadOnce(t *testing.T) {
+	e := newEnv(t)
+	n := &recordingNotifier{}
+	e.proc.Notifier = n
+	e.engine.gate = make(chan struct{})
+	content := pngBytes(t, 60, 30, 255)
+	owner, waiter := e.upload(t, "image/png", content), e.upload(t, "image/png", content)
+	done := make(chan struct{})
+	go func() { e.process(t, owner); close(done) }()
+	for e.engine.runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if out := e.process(t, waiter); out != service.OutcomeWaiting {
+		t.Fatalf("waiter = %s", out)
+	}
+	close(e.engine.gate)
+	<-done
+	bad := e.upload(t, "image/png", []byte("not an image"))
+	e.process(t, bad)
+	// Duplicate deliveries afterwards change nothing and notify no one.
+	e.process(t, owner)
+	e.process(t, bad)
+	byID := map[string]service.Completion{}
+	for _, c := range n.sent {
+		if _, dup := byID[c.UploadID]; dup {
+			t.Fatalf("upload %s notified twice", c.UploadID)
+		}
+		byID[c.UploadID] = c
+	}
+	if len(byID) != 3 || byID[owner].Status != ocr.StatusDone || byID[owner].Cached || !byID[waiter].Cached ||
+		byID[bad].Status != ocr.StatusFailed || byID[bad].Error.Code != ocr.EUNSUPPORTED || byID[owner].StatusURL != "/uploads/"+owner {
+		t.Fatalf("notifications = %+v", n.sent)
+	}
+}

@@ -9,10 +9,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/s3ocr/s3ocr/internal/app"
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
+	"github.com/s3ocr/s3ocr/internal/eventbus"
 	"github.com/s3ocr/s3ocr/internal/handler"
 	"github.com/s3ocr/s3ocr/internal/metrics"
 	"github.com/s3ocr/s3ocr/internal/s3store"
@@ -32,6 +34,10 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("OCR engine: %w", err)
 	}
+	var notifier service.Notifier
+	if cfg.EventBusName != "" {
+		notifier = eventbus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
+	}
 	return &handler.S3{Log: log, Processor: &service.Processor{
 		Store:        dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
 		Objects:      s3store.New(s3store.NewClient(awsCfg), cfg.BucketName),
@@ -47,5 +53,6 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		InlineLimit:  cfg.InlineResult,
 		PageBudget:   cfg.PageBudget,
 		Observer:     &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
+		Notifier:     notifier,
 	}}, nil
 }
