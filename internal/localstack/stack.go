@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/s3ocr/s3ocr/api"
 	"github.com/s3ocr/s3ocr/internal/app"
 	"github.com/s3ocr/s3ocr/internal/app/processapp"
 	"github.com/s3ocr/s3ocr/internal/config"
@@ -239,7 +240,13 @@ func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.List
 			return status.GetInfo(r.Context(), ev)
 		}},
 	}}
-	s.apiServer = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(api.OpenAPI)
+	})
+	mux.Handle("/", gw)
+	s.apiServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go s.apiServer.Serve(ln)
 	return nil
 }

@@ -3,9 +3,11 @@ package samtemplate_test
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/s3ocr/s3ocr/api/apitest"
 	"github.com/s3ocr/s3ocr/internal/localstack"
 	"github.com/s3ocr/s3ocr/internal/samtemplate"
 )
@@ -143,3 +145,25 @@ func TestCheck_BrokenTemplatesFail(t *testing.T) {
 }
 
 func fmtv(v any) string { return fmt.Sprint(v) }
+
+// The routes the template deploys are the routes the API description gives.
+func TestTemplate_RoutesAreTheOpenAPIPaths(t *testing.T) {
+	spec, err := apitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var routes []string
+	for _, f := range load(t).Functions() {
+		for _, ev := range samtemplate.Map(f.Properties["Events"]) {
+			if samtemplate.Str(samtemplate.Get(ev, "Type")) == "HttpApi" {
+				routes = append(routes, samtemplate.Str(samtemplate.Get(ev, "Properties", "Method"))+" "+samtemplate.Str(samtemplate.Get(ev, "Properties", "Path")))
+			}
+		}
+	}
+	paths := spec.Paths()
+	slices.Sort(routes)
+	slices.Sort(paths)
+	if !slices.Equal(routes, paths) {
+		t.Fatalf("template routes %v, openapi.yaml paths %v", routes, paths)
+	}
+}
