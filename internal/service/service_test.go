@@ -35,7 +35,11 @@ type fakeEngine struct {
 func (e *fakeEngine) Recognize(ctx context.Context, img image.Image, langs []string) (*ocr.Page, error) {
 	e.runs.Add(1)
 	if e.gate != nil {
-		<-e.gate
+		select {
+		case <-e.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	if e.err != nil {
 		return nil, e.err
@@ -344,6 +348,8 @@ func TestProcess_ConcurrentUploadsOfSameContentShareOneRun(t *testing.T) {
 func TestProcess_BadInputFailsWithCodeAndIsNotRetried(t *testing.T) {
 	truncated := pngBytes(t, 60, 30, 255)
 	truncated = truncated[:len(truncated)/2]
+	truncatedJPEG := jpegBytes(t)
+	truncatedJPEG = truncatedJPEG[:len(truncatedJPEG)*2/3]
 	for _, tc := range []struct {
 		name        string
 		contentType string
@@ -354,6 +360,7 @@ func TestProcess_BadInputFailsWithCodeAndIsNotRetried(t *testing.T) {
 		{"text named .png", "image/png", []byte("just some text, not an image\n"), ocr.EUNSUPPORTED},
 		{"JPEG declared PNG", "image/png", jpegBytes(t), ocr.ETYPEMISMATCH},
 		{"truncated PNG", "image/png", truncated, ocr.EBADIMAGE},
+		{"truncated JPEG", "image/jpeg", truncatedJPEG, ocr.EBADIMAGE},
 		{"too many pixels", "image/png", pngBytes(t, 2000, 1000, 255), ocr.ETOOMANYPIXELS},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -642,5 +649,33 @@ func TestProcess_NotifiesEachFinishedUploadOnce(t *testing.T) {
 	if len(byID) != 3 || byID[owner].Status != ocr.StatusDone || byID[owner].Cached || !byID[waiter].Cached ||
 		byID[bad].Status != ocr.StatusFailed || byID[bad].Error.Code != ocr.EUNSUPPORTED || byID[owner].StatusURL != "/uploads/"+owner {
 		t.Fatalf("notifications = %+v", n.sent)
+	}
+}
+
+func TestProcess_CancelledMidOCRIsCompletedByTheRedelivery(t *testing.T) {
+	e := newEnv(t)
+	e.engine.gate = make(chan struct{})
+	id := e.upload(t, "image/png", pngBytes(t, 60, 30, 255))
+	killed, kill := context.WithCancel(ctx)
+	errc := make(chan error)
+	go func() { _, err := e.proc.Process(killed, "uploads/"+id); errc <- err }()
+	for e.engine.runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	kill() // the invocation dies after claiming, in the middle of OCR
+	if err := <-errc; err == nil {
+		t.Fatal("a killed invocation reported success: Lambda would not retry it")
+	}
+	if st := e.get(t, id); st.Status.Terminal() {
+		t.Fatalf("after the kill the upload is %s", st.Status)
+	}
+	close(e.engine.gate)
+	// Lambda's retry comes after the lease; it completes the work.
+	e.clock.Set(e.clock.Now().Add(e.proc.Lease + time.Second))
+	if out := e.process(t, id); out != service.OutcomeProcessed {
+		t.Fatalf("redelivery = %s, want processed", out)
+	}
+	if st := e.get(t, id); st.Status != ocr.StatusDone {
+		t.Fatalf("status = %+v", st)
 	}
 }
