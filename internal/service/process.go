@@ -90,7 +90,8 @@ func (p *Processor) Process(ctx context.Context, key string) (Outcome, error) {
 	case err != nil:
 		p.Log.ErrorContext(ctx, "object not processed; will be retried", append(attrs, "err", err)...)
 	case rep.Outcome == OutcomeIgnored:
-		p.Log.WarnContext(ctx, "object ignored", append(attrs, "reason", rep.Reason)...)
+		// Duplicate deliveries are expected (S3 delivers at least once).
+		p.Log.InfoContext(ctx, "object ignored", append(attrs, "reason", rep.Reason)...)
 	default:
 		p.Log.InfoContext(ctx, "object processed", attrs...)
 	}
