@@ -124,6 +124,18 @@ func (e *env) upload(t *testing.T, contentType string, content []byte, langs ...
 	return out.UploadID
 }
 
+// plantClaim stores the claim a worker that then died would have left on
+// content (read in English): processing, owned by owner, leased for e.proc.Lease.
+func (e *env) plantClaim(t *testing.T, content []byte, owner string) {
+	t.Helper()
+	now := e.clock.Now()
+	key := ocr.Options{Languages: []string{"eng"}}.ResultKey(sha256Hex(content), "1")
+	if ok, _, err := e.store.ClaimResult(ctx, &ocr.ResultRecord{Key: key, State: ocr.ResultProcessing, Owner: owner,
+		LeaseUntil: now.Add(e.proc.Lease), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now); !ok || err != nil {
+		t.Fatalf("plant claim: %v %v", ok, err)
+	}
+}
+
 func (e *env) process(t *testing.T, id string) service.Outcome {
 	t.Helper()
 	out, err := e.proc.Process(ctx, "uploads/"+id)
@@ -253,9 +265,7 @@ func TestProcess_RetryTakesOverItsOwnStaleClaim(t *testing.T) {
 	// An earlier attempt for this very upload claimed the work and died
 	// without releasing it (the store was unreachable, or it was killed).
 	now := e.clock.Now()
-	key := ocr.Options{Languages: []string{"eng"}}.ResultKey(sha256Hex(content), "1")
-	e.store.ClaimResult(ctx, &ocr.ResultRecord{Key: key, State: ocr.ResultProcessing, Owner: id,
-		LeaseUntil: now.Add(e.proc.Lease), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now)
+	e.plantClaim(t, content, id)
 	if _, err := e.proc.Process(ctx, "uploads/"+id); !errors.Is(err, service.ErrBusy) {
 		t.Fatalf("retry within the lease = %v, want ErrBusy (retry later)", err)
 	}
@@ -463,11 +473,7 @@ func TestProcess_StaleClaimIsTakenOverAfterLease(t *testing.T) {
 	id := e.upload(t, "image/png", content)
 	// Someone claimed this content and crashed.
 	now := e.clock.Now()
-	key := ocr.Options{Languages: []string{"eng"}}.ResultKey(sha256Hex(content), "1")
-	if ok, _, err := e.store.ClaimResult(ctx, &ocr.ResultRecord{Key: key, State: ocr.ResultProcessing, Owner: "crashed",
-		LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now); !ok || err != nil {
-		t.Fatalf("setup claim: %v %v", ok, err)
-	}
+	e.plantClaim(t, content, "crashed")
 	if got := e.process(t, id); got != service.OutcomeWaiting {
 		t.Fatalf("outcome under a live claim = %s, want waiting", got)
 	}
