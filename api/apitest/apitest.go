@@ -70,10 +70,19 @@ func (s *Spec) Paths() []string {
 	return out
 }
 
-// Validate checks a response body against the schema the description gives
-// for the route (its path template, e.g. "/uploads/{uploadId}"), method and
-// status. A status the description does not list is an error too.
+// Validate checks a JSON response body against the schema the description
+// gives for the route (its path template, e.g. "/uploads/{uploadId}"),
+// method and status. A status the description does not list is an error too.
 func (s *Spec) Validate(method, path string, status int, body []byte) error {
+	return s.ValidateResponse(method, path, status, "application/json", body)
+}
+
+// ValidateResponse is Validate for any media type: a JSON body is checked
+// against its schema; another must be a media type the description lists
+// for the response.
+func (s *Spec) ValidateResponse(method, path string, status int, contentType string, body []byte) error {
+	media, _, _ := strings.Cut(contentType, ";")
+	media = strings.TrimSpace(media)
 	method = strings.ToLower(method)
 	base := []string{"paths", path, method, "responses", strconv.Itoa(status)}
 	resp := get(s.doc, base...)
@@ -83,8 +92,15 @@ func (s *Spec) Validate(method, path string, status int, body []byte) error {
 	pointer := "#/" + strings.Join(mapEscape(base), "/")
 	if ref, ok := get(resp, "$ref").(string); ok {
 		pointer = ref
+		resp = get(s.doc, strings.Split(strings.TrimPrefix(ref, "#/"), "/")...)
 	}
-	pointer += "/content/" + escape("application/json") + "/schema"
+	if get(resp, "content", media) == nil {
+		return fmt.Errorf("openapi.yaml lists no %s content for %d %s %s", media, status, strings.ToUpper(method), path)
+	}
+	if media != "application/json" {
+		return nil
+	}
+	pointer += "/content/" + escape(media) + "/schema"
 	// Braces are not allowed in a URL fragment as written.
 	pointer = strings.NewReplacer("{", "%7B", "}", "%7D").Replace(pointer)
 	sch, err := s.compiler.Compile(docURL + pointer)

@@ -47,11 +47,47 @@ func TestOpenAPI_RealResponsesMatchTheSpec(t *testing.T) {
 		t.Fatalf("done upload = %+v", st)
 	}
 	check("GET", "/uploads/{uploadId}", "/uploads/"+done.UploadID, nil, 200)
+	checkRaw := func(path string, accept string, want int, wantType string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest("GET", stack.APIURL+path, nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		ct := resp.Header.Get("Content-Type")
+		if resp.StatusCode != want || !strings.HasPrefix(ct, wantType) {
+			t.Fatalf("GET %s (Accept %q) = %d %s %s; want %d %s", path, accept, resp.StatusCode, ct, b, want, wantType)
+		}
+		if err := spec.ValidateResponse("GET", "/uploads/{uploadId}", resp.StatusCode, ct, b); err != nil {
+			t.Error(err)
+		}
+		return b
+	}
+	text := checkRaw("/uploads/"+done.UploadID+"?format=txt", "", 200, "text/plain")
+	if got := strings.Join(words(string(text)), " "); got != strings.Join(words(string(testdata(t, "hello.txt"))), " ") {
+		t.Fatalf("text = %q", text)
+	}
+	if b := checkRaw("/uploads/"+done.UploadID, "text/plain", 200, "text/plain"); !bytes.Equal(b, text) {
+		t.Fatalf("Accept: text/plain gave %q", b)
+	}
+	if h := checkRaw("/uploads/"+done.UploadID+"?format=hocr", "", 200, "text/html"); !strings.Contains(string(h), "ocrx_word") {
+		t.Fatalf("hOCR = %s", h)
+	}
+	checkRaw("/uploads/"+pending.UploadID+"?format=txt", "", 409, "application/json")
+	checkRaw("/uploads/"+done.UploadID+"?format=pdf", "", 400, "application/json")
 
 	failed := createUpload(t, service.CreateUploadRequest{Filename: "x.png", ContentType: "image/png", Size: int64(len(jpg))})
 	mustPost(t, failed, jpg)
 	waitTerminal(t, failed.UploadID)
 	check("GET", "/uploads/{uploadId}", "/uploads/"+failed.UploadID, nil, 200)
+	if b := checkRaw("/uploads/"+failed.UploadID+"?format=txt", "", 422, "application/json"); !strings.Contains(string(b), "type_mismatch") {
+		t.Fatalf("text of a failed upload = %s", b)
+	}
 
 	unknown, _ := service.NewUploadID()
 	check("GET", "/uploads/{uploadId}", "/uploads/"+unknown, nil, 404)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/s3ocr/s3ocr/internal/hocr"
 	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/service"
 )
@@ -60,14 +61,78 @@ func (a *API) CreateUpload(ctx context.Context, req events.APIGatewayV2HTTPReque
 	return resp, nil
 }
 
-// GetUpload handles GET /uploads/{uploadId}.
+// GetUpload handles GET /uploads/{uploadId}: the JSON status, or once done
+// the text (?format=txt, or Accept: text/plain) or hOCR (?format=hocr).
 func (a *API) GetUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	format, err := responseFormat(req)
+	if err != nil {
+		return a.fail(ctx, req, err), nil
+	}
 	id := req.PathParameters["uploadId"]
 	out, err := a.Status.Get(ctx, id)
 	if err != nil {
 		return a.fail(ctx, req, err), nil
 	}
-	return jsonResponse(http.StatusOK, out), nil
+	if format == formatJSON {
+		return jsonResponse(http.StatusOK, out), nil
+	}
+	switch out.Status {
+	case ocr.StatusDone:
+	case ocr.StatusFailed:
+		return a.fail(ctx, req, out.Error), nil
+	default:
+		resp := a.fail(ctx, req, ocr.Errorf(ocr.ENOTREADY, "the upload is %s; poll its JSON status until it is done", out.Status))
+		resp.Headers["Retry-After"] = "2"
+		return resp, nil
+	}
+	if format == formatText {
+		return textResponse("text/plain; charset=utf-8", []byte(out.Result.Text)), nil
+	}
+	return textResponse("text/html; charset=utf-8", hocr.Render(out.Result)), nil
+}
+
+const (
+	formatJSON = "json"
+	formatText = "txt"
+	formatHOCR = "hocr"
+)
+
+// responseFormat reads ?format= (json, txt or text, hocr), else the Accept
+// header: text/plain preferred over JSON gives text.
+func responseFormat(req events.APIGatewayV2HTTPRequest) (string, error) {
+	switch f := strings.ToLower(req.QueryStringParameters["format"]); f {
+	case "":
+	case "json":
+		return formatJSON, nil
+	case "txt", "text":
+		return formatText, nil
+	case "hocr":
+		return formatHOCR, nil
+	default:
+		return "", ocr.Errorf(ocr.EINVALID, "format %q is not one of json, txt, hocr", truncateString(f, 32))
+	}
+	accept := req.Headers["accept"]
+	if strings.Contains(accept, "text/plain") && !strings.Contains(accept, "application/json") {
+		return formatText, nil
+	}
+	return formatJSON, nil
+}
+
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func textResponse(contentType string, body []byte) events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: http.StatusOK,
+		Headers: map[string]string{
+			"Content-Type": contentType, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+		},
+		Body: string(body),
+	}
 }
 
 // GetInfo handles GET /info.
@@ -162,6 +227,14 @@ func StatusCode(code string) int {
 		return http.StatusUnsupportedMediaType
 	case ocr.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case ocr.ENOTREADY:
+		return http.StatusConflict
+	case ocr.ERESULTEXPIRED:
+		return http.StatusGone
+	case ocr.EEMPTY, ocr.ETYPEMISMATCH, ocr.EBADIMAGE, ocr.ETOOMANYPIXELS, ocr.EOCRFAILED, ocr.ETIMEOUT, ocr.EOBJECTNOTFOUND:
+		// The upload failed in processing: asked for its text, the answer
+		// is that there is none, and why.
+		return http.StatusUnprocessableEntity
 	default:
 		return http.StatusInternalServerError
 	}

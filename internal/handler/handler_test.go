@@ -160,7 +160,8 @@ func TestGetUpload_InternalErrorsDoNotLeakDetail(t *testing.T) {
 }
 
 func TestStatusCode_EveryClientCodeIs4xx(t *testing.T) {
-	for _, code := range []string{ocr.EINVALID, ocr.EBODYTOOLARGE, ocr.EFILENAME, ocr.EUNSUPPORTED, ocr.ETOOLARGE, ocr.ELANGUAGE, ocr.EBADID, ocr.ENOTFOUND, ocr.EMETHOD} {
+	for _, code := range []string{ocr.EINVALID, ocr.EBODYTOOLARGE, ocr.EFILENAME, ocr.EUNSUPPORTED, ocr.ETOOLARGE, ocr.ELANGUAGE, ocr.EBADID, ocr.ENOTFOUND, ocr.EMETHOD,
+		ocr.ENOTREADY, ocr.ERESULTEXPIRED, ocr.EEMPTY, ocr.ETYPEMISMATCH, ocr.EBADIMAGE, ocr.ETOOMANYPIXELS, ocr.EOCRFAILED, ocr.ETIMEOUT, ocr.EOBJECTNOTFOUND} {
 		if s := handler.StatusCode(code); s < 400 || s > 499 {
 			t.Errorf("%s → %d", code, s)
 		}

@@ -28,6 +28,7 @@ const (
 	EOCRFAILED      = "ocr_failed"           // the engine could not read a valid image
 	ETIMEOUT        = "timeout"              // processing ran out of time
 	EMISSINGUPLOAD  = "unknown_upload"       // an object arrived for an upload id with no record
+	ENOTREADY       = "not_ready"            // text or hOCR asked for an upload that is not done yet
 	EOBJECTNOTFOUND = "object_not_found"     // the event's object is gone
 )
 
