@@ -346,3 +346,26 @@ func TestAPI_InfoListsEngineLanguagesAndLimits(t *testing.T) {
 		createUpload(t, service.CreateUploadRequest{Filename: "a.png", ContentType: "image/png", Size: 10, Languages: []string{l}})
 	}
 }
+
+func TestFlow_EntitiesAreFoundInTheReadText(t *testing.T) {
+	img := testdata(t, "invoice.png")
+	up := createUpload(t, service.CreateUploadRequest{Filename: "invoice.png", ContentType: "image/png", Size: int64(len(img))})
+	mustPost(t, up, img)
+	st := waitTerminal(t, up.UploadID)
+	if st.Status != ocr.StatusDone {
+		t.Fatalf("upload = %s %+v", st.Status, st.Error)
+	}
+	got := map[string]string{}
+	for _, e := range st.Result.Entities {
+		got[e.Type] = e.Value
+		if e.Page != 1 || e.BBox[2] <= e.BBox[0] || e.BBox[3] <= e.BBox[1] {
+			t.Errorf("entity %+v has no place on the page", e)
+		}
+	}
+	want := map[string]string{"date": "2024-03-12", "email": "billing@example.com", "money": "EUR 1234.56", "iban": "DE89370400440532013000"}
+	for typ, v := range want {
+		if got[typ] != v {
+			t.Errorf("%s = %q, want %q (all: %+v)", typ, got[typ], v, st.Result.Entities)
+		}
+	}
+}

@@ -79,7 +79,7 @@ func (o Options) ResultKey(contentSHA256, engineVersion string) string {
 
 // PipelineVersion changes whenever preprocessing or result assembly changes in
 // a way that alters results, so that old cached results are not reused.
-const PipelineVersion = "1"
+const PipelineVersion = "2"
 
 // Result is what OCR read from one document.
 type Result struct {
@@ -88,6 +88,19 @@ type Result struct {
 	Languages  []string   `json:"languages"`
 	Pages      []Page     `json:"pages"`
 	Engine     EngineInfo `json:"engine"`
+	Entities   []Entity   `json:"entities"`
+	// DocumentType is a guess from the entities, when they make one clear
+	// (an Aadhaar number on a page that says so is an Aadhaar card).
+	DocumentType string `json:"documentType,omitempty"`
+}
+
+// Entity is a structured value found in the text.
+type Entity struct {
+	Type  string `json:"type"`  // email, phone, date, money, iban, card, pan, aadhaar, driving_licence, passport, udyam
+	Text  string `json:"text"`  // as printed; masked for card and aadhaar numbers
+	Value string `json:"value"` // normalised: ISO date, "EUR 12.50", compact IBAN, …; masked like Text where Text is
+	Page  int    `json:"page"`
+	BBox  BBox   `json:"bbox"`
 }
 
 // EngineInfo names the OCR engine that produced a result.

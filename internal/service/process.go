@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/s3ocr/s3ocr/internal/entities"
 	"github.com/s3ocr/s3ocr/internal/imaging"
 	"github.com/s3ocr/s3ocr/internal/ocr"
 )
@@ -298,8 +299,10 @@ func (p *Processor) recognize(ctx context.Context, data []byte, langs []string) 
 	page.Number = 1
 	p.Stats.Pages.Add(1)
 	pages := []ocr.Page{*page}
+	found, docType := entities.Extract(pages)
 	return &ocr.Result{
 		Text: page.Text, Confidence: page.Confidence, Languages: langs, Pages: pages, Engine: p.Engine.Info(),
+		Entities: found, DocumentType: docType,
 	}, nil
 }
 

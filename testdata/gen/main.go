@@ -39,6 +39,15 @@ var lines = []string{
 	"Thank you for your order of 12 boxes.",
 }
 
+// invoice is a page with entities on it, written to invoice.png and
+// invoice.txt.
+var invoice = []string{
+	"Invoice 2024-117, dated 12/03/2024",
+	"Contact: billing@example.com",
+	"Total due EUR 1,234.56",
+	"IBAN DE89 3704 0044 0532 0130 00",
+}
+
 const (
 	dpi    = 300
 	points = 12
@@ -68,6 +77,11 @@ func main() {
 	write(dir, "hello.tif", tifBuf.Bytes())
 
 	write(dir, "hello.txt", []byte(strings.Join(lines, "\n")+"\n"))
+
+	var invBuf bytes.Buffer
+	must(png.Encode(&invBuf, render(invoice)))
+	write(dir, "invoice.png", invBuf.Bytes())
+	write(dir, "invoice.txt", []byte(strings.Join(invoice, "\n")+"\n"))
 
 	// Broken inputs: text with an image's name, and a PNG cut in half.
 	write(dir, "not-an-image.png", []byte("This is a text file with a .png name, not an image.\n"))
