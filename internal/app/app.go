@@ -67,7 +67,7 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 		Engine:    ocr.EngineInfo{Name: "tesseract", Version: buildinfo.Tesseract},
 		Languages: cfg.Languages, ContentTypes: service.ContentTypes,
 		Limits: service.Limits{
-			MaxUploadBytes: cfg.MaxBytes, MaxPixelsPerPage: cfg.MaxPixels, MaxLanguages: service.MaxLanguages,
+			MaxUploadBytes: cfg.MaxBytes, MaxPixelsPerPage: cfg.MaxPixels, MaxPages: cfg.MaxPages, MaxLanguages: service.MaxLanguages,
 			MaxFilenameBytes: service.MaxFilenameBytes, PresignExpirySeconds: int(cfg.PresignExpiry.Seconds()),
 		},
 	}

@@ -35,6 +35,7 @@ type Process struct {
 	TessdataPrefix string        // TESSDATA_PREFIX, default "/opt/share/tessdata" (the layer's)
 	MaxBytes       int64         // MAX_UPLOAD_BYTES, default 20 MiB
 	MaxPixels      int64         // MAX_PIXELS, default 60,000,000 per page
+	MaxPages       int           // MAX_PAGES, default 100 per document
 	ResultTTL      time.Duration // RESULT_TTL, default 720h (30 days)
 	ClaimLease     time.Duration // CLAIM_LEASE, default 30s: renewed while OCR runs; a dead worker's claim lapses after it
 	InlineResult   int           // INLINE_RESULT_BYTES, default 300,000: larger results go to S3 (items max 400 KB)
@@ -49,6 +50,7 @@ type Status struct {
 	Languages     []string      // OCR_LANGUAGES
 	MaxBytes      int64         // MAX_UPLOAD_BYTES
 	MaxPixels     int64         // MAX_PIXELS
+	MaxPages      int           // MAX_PAGES
 	PresignExpiry time.Duration // PRESIGN_EXPIRY
 	StuckAfter    time.Duration // STUCK_AFTER, default 90m (the event age limit, 1h, plus a timeout): an upload processing longer is reported failed ("timeout")
 }
@@ -66,6 +68,7 @@ const (
 	EnvUploadTTL     = "UPLOAD_TTL"
 	EnvTessdata      = "TESSDATA_PREFIX"
 	EnvMaxPixels     = "MAX_PIXELS"
+	EnvMaxPages      = "MAX_PAGES"
 	EnvResultTTL     = "RESULT_TTL"
 	EnvClaimLease    = "CLAIM_LEASE"
 	EnvInlineResult  = "INLINE_RESULT_BYTES"
@@ -158,6 +161,7 @@ func (r *reader) common() Common {
 const (
 	DefaultMaxBytes      = 20 << 20         // upload size limit, 20 MiB
 	DefaultMaxPixels     = 60_000_000       // per page, checked from the header
+	DefaultMaxPages      = 100              // per document
 	DefaultPresignExpiry = 10 * time.Minute // how long a presigned POST works
 )
 
@@ -182,6 +186,7 @@ func LoadProcess(get Getenv) (Process, error) {
 		TessdataPrefix: r.str(EnvTessdata, "/opt/share/tessdata"),
 		MaxBytes:       r.int64(EnvMaxBytes, DefaultMaxBytes),
 		MaxPixels:      r.int64(EnvMaxPixels, DefaultMaxPixels),
+		MaxPages:       int(r.int64(EnvMaxPages, DefaultMaxPages)),
 		ResultTTL:      r.duration(EnvResultTTL, 30*24*time.Hour),
 		ClaimLease:     r.duration(EnvClaimLease, 30*time.Second),
 		InlineResult:   int(r.int64(EnvInlineResult, 300_000)),
@@ -199,6 +204,7 @@ func LoadStatus(get Getenv) (Status, error) {
 		Languages:     r.list(EnvLanguages, "eng"),
 		MaxBytes:      r.int64(EnvMaxBytes, DefaultMaxBytes),
 		MaxPixels:     r.int64(EnvMaxPixels, DefaultMaxPixels),
+		MaxPages:      int(r.int64(EnvMaxPages, DefaultMaxPages)),
 		PresignExpiry: r.duration(EnvPresignExpiry, DefaultPresignExpiry),
 		StuckAfter:    r.duration(EnvStuckAfter, 90*time.Minute),
 	}

@@ -369,3 +369,26 @@ func TestFlow_EntitiesAreFoundInTheReadText(t *testing.T) {
 		}
 	}
 }
+
+func TestFlow_MultiPageTIFFIsReadPageByPage(t *testing.T) {
+	tif := testdata(t, "pages.tif")
+	up := createUpload(t, service.CreateUploadRequest{Filename: "pages.tif", ContentType: "image/tiff", Size: int64(len(tif))})
+	mustPost(t, up, tif)
+	st := waitTerminal(t, up.UploadID)
+	if st.Status != ocr.StatusDone || len(st.Result.Pages) != 2 || st.Document.Pages != 2 {
+		t.Fatalf("upload = %s %+v, %d pages", st.Status, st.Error, len(st.Result.Pages))
+	}
+	pages := strings.Split(st.Result.Text, "\f")
+	if len(pages) != 2 || strings.Join(words(pages[0]), " ") != strings.Join(words(string(testdata(t, "hello.txt"))), " ") ||
+		strings.Join(words(pages[1]), " ") != strings.Join(words(string(testdata(t, "invoice.txt"))), " ") {
+		t.Fatalf("text = %q", st.Result.Text)
+	}
+	for _, e := range st.Result.Entities {
+		if e.Page != 2 {
+			t.Errorf("entity %+v not on page 2, where the invoice is", e)
+		}
+	}
+	if len(st.Result.Entities) < 4 {
+		t.Fatalf("entities = %+v", st.Result.Entities)
+	}
+}

@@ -186,7 +186,7 @@ func TestS3Handle_DecodesKeysAndSkipsOtherEvents(t *testing.T) {
 	engine := &countingEngine{}
 	h := &handler.S3{Log: quiet, Processor: &service.Processor{
 		Store: store, Objects: objects, Engine: engine, Log: quiet, Now: time.Now,
-		MaxBytes: 1 << 20, MaxPixels: 1 << 20, ResultTTL: time.Hour, Lease: time.Minute,
+		MaxBytes: 1 << 20, MaxPixels: 1 << 20, MaxPages: 10, ResultTTL: time.Hour, Lease: time.Minute,
 		UploadPrefix: "uploads/", ResultPrefix: "results/", InlineLimit: 1 << 16,
 	}}
 	id, _ := service.NewUploadID()

@@ -108,16 +108,28 @@ func Decode(data []byte, maxPixels int64) (image.Image, error) {
 	if len(data) == 0 {
 		return nil, ocr.Errorf(ocr.EEMPTY, "the file is empty")
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	return decodeReader(bytes.NewReader(data), maxPixels)
+}
+
+// decodeReader is Decode on a reader that can be read twice: once for the
+// header, once for the pixels.
+func decodeReader(r interface {
+	io.ReaderAt
+	io.ReadSeeker
+}, maxPixels int64) (image.Image, error) {
+	head := make([]byte, SniffLen)
+	n, _ := r.ReadAt(head, 0)
+	head = head[:n]
+	cfg, format, err := image.DecodeConfig(io.NewSectionReader(r, 0, 1<<62))
 	if err != nil {
-		return nil, decodeError(data, format, err)
+		return nil, decodeError(head, format, err)
 	}
 	if err := checkSize(formatNames[format], cfg.Width, cfg.Height, maxPixels); err != nil {
 		return nil, err
 	}
-	img, format, err := image.Decode(bytes.NewReader(data))
+	img, format, err := image.Decode(io.NewSectionReader(r, 0, 1<<62))
 	if err != nil {
-		return nil, decodeError(data, format, err)
+		return nil, decodeError(head, format, err)
 	}
 	// The header was checked, but it is the decoded image that gets used:
 	// make sure no decoder disagreed with its own header.

@@ -25,6 +25,7 @@ const (
 	ETYPEMISMATCH   = "type_mismatch"        // bytes are not of the declared type
 	EBADIMAGE       = "bad_image"            // image truncated or corrupt
 	ETOOMANYPIXELS  = "too_many_pixels"      // image dimensions over the pixel limit (checked before decoding)
+	ETOOMANYPAGES   = "too_many_pages"       // more pages than the limit
 	EOCRFAILED      = "ocr_failed"           // the engine could not read a valid image
 	ETIMEOUT        = "timeout"              // processing ran out of time
 	EMISSINGUPLOAD  = "unknown_upload"       // an object arrived for an upload id with no record

@@ -19,6 +19,7 @@ type Info struct {
 type Limits struct {
 	MaxUploadBytes       int64 `json:"maxUploadBytes"`
 	MaxPixelsPerPage     int64 `json:"maxPixelsPerPage"`
+	MaxPages             int   `json:"maxPages"`
 	MaxLanguages         int   `json:"maxLanguages"`
 	MaxFilenameBytes     int   `json:"maxFilenameBytes"`
 	PresignExpirySeconds int   `json:"presignExpirySeconds"`

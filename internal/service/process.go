@@ -31,6 +31,7 @@ type Processor struct {
 
 	MaxBytes     int64         // objects larger than this are refused
 	MaxPixels    int64         // images with more pixels are refused before decoding
+	MaxPages     int           // documents with more pages are refused before decoding
 	ResultTTL    time.Duration // how long a result is kept for reuse
 	Lease        time.Duration // claim lease, renewed every third of it while OCR runs
 	UploadPrefix string        // keys under it are uploads: prefix + upload id
@@ -284,26 +285,53 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 }
 
 func (p *Processor) recognize(ctx context.Context, data []byte, langs []string) (*ocr.Result, error) {
-	img, err := imaging.Decode(data, p.MaxPixels)
+	doc, err := imaging.Open(data, p.MaxPixels, p.MaxPages)
 	if err != nil {
-		return nil, err
-	}
-	if err := p.checkTime(ctx); err != nil {
 		return nil, err
 	}
 	p.Stats.OCRRuns.Add(1)
-	page, err := p.Engine.Recognize(ctx, img, langs)
-	if err != nil {
-		return nil, err
+	res := &ocr.Result{Languages: langs, Engine: p.Engine.Info()}
+	var texts []string
+	var confSum float64
+	var words int
+	// One page at a time: memory holds one decoded page however many there
+	// are, and the deadline is checked before each.
+	for i := range doc.Pages() {
+		if err := p.checkTime(ctx); err != nil {
+			return nil, err
+		}
+		img, err := doc.Page(i)
+		if err != nil {
+			return nil, err
+		}
+		page, err := p.Engine.Recognize(ctx, img, langs)
+		if err != nil {
+			return nil, err
+		}
+		page.Number = i + 1
+		p.Stats.Pages.Add(1)
+		res.Pages = append(res.Pages, *page)
+		texts = append(texts, page.Text)
+		n := 0
+		for _, l := range page.Lines {
+			n += len(l.Words)
+		}
+		confSum += page.Confidence * float64(n)
+		words += n
 	}
-	page.Number = 1
-	p.Stats.Pages.Add(1)
-	pages := []ocr.Page{*page}
-	found, docType := entities.Extract(pages)
-	return &ocr.Result{
-		Text: page.Text, Confidence: page.Confidence, Languages: langs, Pages: pages, Engine: p.Engine.Info(),
-		Entities: found, DocumentType: docType,
-	}, nil
+	// Pages are joined by form feeds, as pdftotext and Tesseract do.
+	res.Text = strings.Join(texts, "\f")
+	// Confidence is the mean over words, so a page with one word does not
+	// weigh as much as a page of prose; with no words, the pages' mean.
+	if words > 0 {
+		res.Confidence = confSum / float64(words)
+	} else if len(res.Pages) > 0 {
+		for _, pg := range res.Pages {
+			res.Confidence += pg.Confidence / float64(len(res.Pages))
+		}
+	}
+	res.Entities, res.DocumentType = entities.Extract(res.Pages)
+	return res, nil
 }
 
 // heartbeat renews the claim's lease every third of a lease until stop is

@@ -11,6 +11,8 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,7 +76,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.proc = &service.Processor{
 		Store: e.store, Objects: e.objects, Engine: e.engine, Log: quiet, Now: c.Now,
-		MaxBytes: 1 << 20, MaxPixels: 1_000_000, ResultTTL: 30 * 24 * time.Hour, Lease: time.Minute,
+		MaxBytes: 1 << 20, MaxPixels: 1_000_000, MaxPages: 10, ResultTTL: 30 * 24 * time.Hour, Lease: time.Minute,
 		UploadPrefix: "uploads/", ResultPrefix: "results/", InlineLimit: 10_000,
 	}
 	e.status = &service.Status{Store: e.store, Objects: e.objects, Log: quiet, Now: c.Now}
@@ -683,5 +685,51 @@ func TestProcess_CancelledMidOCRIsCompletedByTheRedelivery(t *testing.T) {
 	}
 	if st := e.get(t, id); st.Status != ocr.StatusDone {
 		t.Fatalf("status = %+v", st)
+	}
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestProcess_MultiPageDocumentIsReadPageByPage(t *testing.T) {
+	e := newEnv(t)
+	e.proc.MaxPixels = 60_000_000
+	id := e.upload(t, "image/tiff", readTestdata(t, "pages.tif"))
+	if out := e.process(t, id); out != service.OutcomeProcessed {
+		t.Fatalf("outcome = %s", out)
+	}
+	st := e.get(t, id)
+	if st.Status != ocr.StatusDone || len(st.Result.Pages) != 2 || st.Document.Pages != 2 {
+		t.Fatalf("status = %+v", st)
+	}
+	for i, p := range st.Result.Pages {
+		if p.Number != i+1 {
+			t.Fatalf("page %d numbered %d", i, p.Number)
+		}
+	}
+	if st.Result.Pages[0].Width == st.Result.Pages[1].Width {
+		t.Fatal("both pages have the first page's size")
+	}
+	if st.Result.Text != "hello world [eng]\fhello world [eng]" {
+		t.Fatalf("text = %q, want the pages joined by a form feed", st.Result.Text)
+	}
+	if e.proc.Stats.Pages.Load() != 2 || e.proc.Stats.OCRRuns.Load() != 1 {
+		t.Fatalf("stats: %d pages, %d runs", e.proc.Stats.Pages.Load(), e.proc.Stats.OCRRuns.Load())
+	}
+}
+
+func TestProcess_TooManyPagesFailsBeforeOCR(t *testing.T) {
+	e := newEnv(t)
+	e.proc.MaxPixels, e.proc.MaxPages = 60_000_000, 1
+	id := e.upload(t, "image/tiff", readTestdata(t, "pages.tif"))
+	e.process(t, id)
+	if st := e.get(t, id); st.Status != ocr.StatusFailed || st.Error.Code != ocr.ETOOMANYPAGES || e.engine.runs.Load() != 0 {
+		t.Fatalf("status = %+v %+v, engine runs %d", st, st.Error, e.engine.runs.Load())
 	}
 }

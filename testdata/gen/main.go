@@ -14,6 +14,8 @@ package main
 
 import (
 	"bytes"
+	"compress/zlib"
+	"encoding/binary"
 	"image"
 	"image/color"
 	"image/draw"
@@ -83,6 +85,9 @@ func main() {
 	write(dir, "invoice.png", invBuf.Bytes())
 	write(dir, "invoice.txt", []byte(strings.Join(invoice, "\n")+"\n"))
 
+	// Two pages in one TIFF: the hello page, then the invoice.
+	write(dir, "pages.tif", multiPageTIFF(page, render(invoice)))
+
 	// Broken inputs: text with an image's name, and a PNG cut in half.
 	write(dir, "not-an-image.png", []byte("This is a text file with a .png name, not an image.\n"))
 	write(dir, "truncated.png", pngBuf.Bytes()[:pngBuf.Len()/2])
@@ -111,6 +116,55 @@ func render(lines []string) *image.Gray {
 		d.DrawString(l)
 	}
 	return img
+}
+
+// multiPageTIFF writes 8-bit grey pages into one little-endian TIFF, one
+// Deflate-compressed strip per page. x/image/tiff writes single pages only.
+func multiPageTIFF(pages ...*image.Gray) []byte {
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	b.WriteString("II")
+	binary.Write(&b, le, uint16(42))
+	binary.Write(&b, le, uint32(8)) // first directory right after the header
+	for i, p := range pages {
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		w, h := p.Bounds().Dx(), p.Bounds().Dy()
+		for y := 0; y < h; y++ {
+			zw.Write(p.Pix[y*p.Stride : y*p.Stride+w])
+		}
+		must(zw.Close())
+		type entry struct {
+			tag, typ uint16
+			value    uint32
+		}
+		const nEntries = 9
+		ifdStart := uint32(b.Len())
+		dataStart := ifdStart + 2 + nEntries*12 + 4
+		entries := []entry{
+			{256, 4, uint32(w)}, {257, 4, uint32(h)}, {258, 3, 8}, {259, 3, 8}, {262, 3, 1},
+			{273, 4, dataStart}, {277, 3, 1}, {278, 4, uint32(h)}, {279, 4, uint32(z.Len())},
+		}
+		binary.Write(&b, le, uint16(nEntries))
+		for _, e := range entries {
+			binary.Write(&b, le, e.tag)
+			binary.Write(&b, le, e.typ)
+			binary.Write(&b, le, uint32(1))
+			if e.typ == 3 {
+				binary.Write(&b, le, uint16(e.value))
+				binary.Write(&b, le, uint16(0))
+			} else {
+				binary.Write(&b, le, e.value)
+			}
+		}
+		next := uint32(0)
+		if i < len(pages)-1 {
+			next = dataStart + uint32(z.Len())
+		}
+		binary.Write(&b, le, next)
+		b.Write(z.Bytes())
+	}
+	return b.Bytes()
 }
 
 func write(dir, name string, b []byte) {

@@ -46,6 +46,7 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		Now:          time.Now,
 		MaxBytes:     cfg.MaxBytes,
 		MaxPixels:    cfg.MaxPixels,
+		MaxPages:     cfg.MaxPages,
 		ResultTTL:    cfg.ResultTTL,
 		Lease:        cfg.ClaimLease,
 		UploadPrefix: cfg.UploadPrefix,

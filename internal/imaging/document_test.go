@@ -1,0 +1,78 @@
+package imaging
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/s3ocr/s3ocr/internal/ocr"
+)
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestOpen_MultiPageTIFFPageByPage(t *testing.T) {
+	data := readTestdata(t, "pages.tif")
+	d, err := Open(data, 60_000_000, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Pages() != 2 {
+		t.Fatalf("pages = %d, want 2", d.Pages())
+	}
+	first, err := d.Page(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := d.Page(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pages differ (hello, then invoice) and match the PNGs they came from.
+	hello, _ := Decode(readTestdata(t, "hello.png"), 60_000_000)
+	invoice, _ := Decode(readTestdata(t, "invoice.png"), 60_000_000)
+	if first.Bounds() != hello.Bounds() || second.Bounds() != invoice.Bounds() || first.Bounds() == second.Bounds() {
+		t.Fatalf("pages %v and %v; want %v and %v", first.Bounds(), second.Bounds(), hello.Bounds(), invoice.Bounds())
+	}
+	if _, err := d.Page(2); err == nil {
+		t.Fatal("page 3 of 2 decoded")
+	}
+}
+
+func TestOpen_PageLimitIsCheckedBeforeDecoding(t *testing.T) {
+	_, err := Open(readTestdata(t, "pages.tif"), 60_000_000, 1)
+	if ocr.ErrorCode(err) != ocr.ETOOMANYPAGES {
+		t.Fatalf("Open over the page limit = %v, want too_many_pages", err)
+	}
+	if d, err := Open(readTestdata(t, "hello.png"), 60_000_000, 1); err != nil || d.Pages() != 1 {
+		t.Fatalf("a PNG = %v pages, %v", d, err)
+	}
+}
+
+func TestOpen_CorruptDirectoryChains(t *testing.T) {
+	good := readTestdata(t, "pages.tif")
+	le := binary.LittleEndian
+	first := le.Uint32(good[4:8])
+	n := int(le.Uint16(good[first:]))
+	nextAt := int(first) + 2 + 12*n
+	for name, corrupt := range map[string]func(b []byte){
+		"loop":           func(b []byte) { le.PutUint32(b[nextAt:], first) },
+		"past the end":   func(b []byte) { le.PutUint32(b[nextAt:], uint32(len(b)+100)) },
+		"no directories": func(b []byte) { le.PutUint32(b[4:8], uint32(len(b)-1)) },
+	} {
+		b := append([]byte(nil), good...)
+		corrupt(b)
+		if _, err := Open(b, 60_000_000, 100); ocr.ErrorCode(err) != ocr.EBADIMAGE {
+			t.Errorf("%s: Open = %v, want bad_image", name, err)
+		}
+	}
+}
