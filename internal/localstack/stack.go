@@ -277,6 +277,16 @@ func (s *Stack) OCRRuns() int64 {
 	return n
 }
 
+// EnginePages returns how many pages the process function's engines have
+// recognised.
+func (s *Stack) EnginePages() int64 {
+	var n int64
+	for _, p := range s.Processes {
+		n += p.Processor.Stats.EnginePages.Load()
+	}
+	return n
+}
+
 // awaitNotifications writes probe objects until one's event arrives.
 func (s *Stack) awaitNotifications(ctx context.Context, hook *Webhook, prefix string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)

@@ -26,6 +26,8 @@ const (
 	EBADIMAGE       = "bad_image"            // image truncated or corrupt
 	ETOOMANYPIXELS  = "too_many_pixels"      // image dimensions over the pixel limit (checked before decoding)
 	ETOOMANYPAGES   = "too_many_pages"       // more pages than the limit
+	EBADPDF         = "bad_pdf"              // a PDF that cannot be read
+	EENCRYPTED      = "encrypted_pdf"        // a PDF that needs a password
 	EOCRFAILED      = "ocr_failed"           // the engine could not read a valid image
 	ETIMEOUT        = "timeout"              // processing ran out of time
 	EMISSINGUPLOAD  = "unknown_upload"       // an object arrived for an upload id with no record

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/entities"
 	"github.com/s3ocr/s3ocr/internal/imaging"
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/pdf"
 )
 
 // Processor reads uploaded objects into results. Results are shared: the
@@ -47,8 +49,9 @@ type Processor struct {
 
 // Stats counts what a Processor did, for logs, metrics and tests.
 type Stats struct {
-	OCRRuns atomic.Int64 // documents handed to the engine
-	Pages   atomic.Int64 // pages recognised
+	OCRRuns     atomic.Int64 // documents read (by the engine, or from a PDF's text layer)
+	Pages       atomic.Int64 // pages read
+	EnginePages atomic.Int64 // pages the engine recognised (not from a text layer)
 }
 
 // ErrBusy is wrapped by Process's error when another delivery of the same
@@ -240,7 +243,7 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 	}
 	stop := p.heartbeat(ctx, log, claim)
 	ocrStart := p.Now()
-	res, err := p.recognize(ctx, data, u.Languages)
+	res, err := p.recognize(ctx, data, doc.ContentType, u.Languages)
 	rep.OCR = p.Now().Sub(ocrStart)
 	stop()
 	storeStart := p.Now()
@@ -284,11 +287,12 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 	return outcome, nil
 }
 
-func (p *Processor) recognize(ctx context.Context, data []byte, langs []string) (*ocr.Result, error) {
-	doc, err := imaging.Open(data, p.MaxPixels, p.MaxPages)
+func (p *Processor) recognize(ctx context.Context, data []byte, contentType string, langs []string) (*ocr.Result, error) {
+	src, err := p.open(ctx, data, contentType)
 	if err != nil {
 		return nil, err
 	}
+	defer src.Close()
 	p.Stats.OCRRuns.Add(1)
 	res := &ocr.Result{Languages: langs, Engine: p.Engine.Info()}
 	var texts []string
@@ -296,17 +300,19 @@ func (p *Processor) recognize(ctx context.Context, data []byte, langs []string) 
 	var words int
 	// One page at a time: memory holds one decoded page however many there
 	// are, and the deadline is checked before each.
-	for i := range doc.Pages() {
+	for i := range src.Pages() {
 		if err := p.checkTime(ctx); err != nil {
 			return nil, err
 		}
-		img, err := doc.Page(i)
+		img, page, err := src.Page(ctx, i)
 		if err != nil {
 			return nil, err
 		}
-		page, err := p.Engine.Recognize(ctx, img, langs)
-		if err != nil {
-			return nil, err
+		if page == nil {
+			if page, err = p.Engine.Recognize(ctx, img, langs); err != nil {
+				return nil, err
+			}
+			p.Stats.EnginePages.Add(1)
 		}
 		page.Number = i + 1
 		p.Stats.Pages.Add(1)
@@ -332,6 +338,57 @@ func (p *Processor) recognize(ctx context.Context, data []byte, langs []string) 
 	}
 	res.Entities, res.DocumentType = entities.Extract(res.Pages)
 	return res, nil
+}
+
+// pageSource yields a document's pages: an image to read, or a page already
+// read (from a PDF's text layer).
+type pageSource interface {
+	Pages() int
+	Page(ctx context.Context, i int) (image.Image, *ocr.Page, error)
+	Close() error
+}
+
+func (p *Processor) open(ctx context.Context, data []byte, contentType string) (pageSource, error) {
+	if contentType == imaging.PDF {
+		d, err := pdf.Open(ctx, data, p.MaxPages)
+		if err != nil {
+			return nil, err
+		}
+		return pdfPages{d, p.MaxPixels}, nil
+	}
+	d, err := imaging.Open(data, p.MaxPixels, p.MaxPages)
+	if err != nil {
+		return nil, err
+	}
+	return imagePages{d}, nil
+}
+
+type imagePages struct{ *imaging.Document }
+
+func (d imagePages) Page(_ context.Context, i int) (image.Image, *ocr.Page, error) {
+	img, err := d.Document.Page(i)
+	return img, nil, err
+}
+
+func (imagePages) Close() error { return nil }
+
+type pdfPages struct {
+	*pdf.Doc
+	maxPixels int64
+}
+
+// Page reads a page from its text layer when it has one; a scanned page is
+// rendered, once its size is known to be within the pixel limit.
+func (d pdfPages) Page(ctx context.Context, i int) (image.Image, *ocr.Page, error) {
+	page, err := d.TextLayer(ctx, i)
+	if err != nil || page != nil {
+		return nil, page, err
+	}
+	if w, h := d.PixelSize(i); int64(w)*int64(h) > d.maxPixels {
+		return nil, nil, ocr.Errorf(ocr.ETOOMANYPIXELS, "page %d would be %d×%d pixels at %d dpi, over the limit of %d", i+1, w, h, pdf.DPI, d.maxPixels)
+	}
+	img, err := d.Render(ctx, i)
+	return img, nil, err
 }
 
 // heartbeat renews the claim's lease every third of a lease until stop is

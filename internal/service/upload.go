@@ -27,7 +27,7 @@ import (
 
 // ContentTypes are the types a client may declare, as the bytes will be
 // sniffed to be.
-var ContentTypes = []string{"image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp", "image/gif"}
+var ContentTypes = []string{"image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp", "image/gif", "application/pdf"}
 
 // MaxLanguages bounds how many languages one upload may ask for: each one
 // loads a model and slows recognition.
