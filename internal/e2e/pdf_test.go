@@ -1,11 +1,17 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/service"
+	"github.com/s3ocr/s3ocr/internal/testpdf"
 )
 
 func uploadAndWait(t *testing.T, name, contentType string, content []byte) service.UploadStatus {
@@ -55,5 +61,38 @@ func TestPDF_CorruptFailsWithCode(t *testing.T) {
 	st := uploadAndWait(t, "broken.pdf", "application/pdf", text[:len(text)/3])
 	if st.Status != ocr.StatusFailed || st.Error == nil || st.Error.Code != ocr.EBADPDF {
 		t.Fatalf("upload = %s %+v", st.Status, st.Error)
+	}
+}
+
+// TestPDF_ResultOverTheItemLimitIsStoredInS3 reads a document whose text
+// alone is over DynamoDB's 400 KB item limit: the result goes to the bucket
+// under results/, and status returns it whole, the same way.
+func TestPDF_ResultOverTheItemLimitIsStoredInS3(t *testing.T) {
+	var pages [][]string
+	sentence := "The quick brown fox jumps over the lazy dog while the committee reviews invoice 4411 again."
+	for p := range 100 {
+		var lines []string
+		for l := range 45 {
+			lines = append(lines, fmt.Sprintf("%02d.%02d %s", p+1, l+1, sentence))
+		}
+		pages = append(pages, lines)
+	}
+	doc := testpdf.Text(pages...)
+	st := uploadAndWait(t, "long.pdf", "application/pdf", doc)
+	if st.Status != ocr.StatusDone || len(st.Result.Pages) != 100 {
+		t.Fatalf("upload = %s %+v", st.Status, st.Error)
+	}
+	if n := len(st.Result.Text); n < 400*1024 {
+		t.Fatalf("text is %d bytes; the test needs more than 400 KB", n)
+	}
+	if !strings.HasPrefix(st.Result.Text, "01.01 The quick") || !strings.Contains(st.Result.Text, "100.45 The quick") {
+		t.Fatalf("text is not all there: %q … %q", st.Result.Text[:40], st.Result.Text[len(st.Result.Text)-40:])
+	}
+	out, err := stack.S3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &stack.Bucket, Prefix: aws.String("results/" + st.Document.SHA256)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) != 1 {
+		t.Fatalf("%d result objects for this document under results/, want 1", len(out.Contents))
 	}
 }

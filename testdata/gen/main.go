@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/s3ocr/s3ocr/internal/testpdf"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
@@ -91,7 +92,7 @@ func main() {
 
 	// PDFs: one with a text layer (two pages, Helvetica), one scanned (the
 	// hello page as an image, no text layer).
-	write(dir, "text.pdf", textPDF(lines, invoice))
+	write(dir, "text.pdf", testpdf.Text(lines, invoice))
 	write(dir, "scan.pdf", scanPDF(page))
 
 	// Broken inputs: text with an image's name, and a PNG cut in half.
@@ -173,50 +174,6 @@ func multiPageTIFF(pages ...*image.Gray) []byte {
 	return b.Bytes()
 }
 
-// pdfObjects writes a PDF from its objects (numbered from 1; the first is
-// the catalog), with a correct cross-reference table.
-func pdfObjects(objs ...string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
-}
-
-func pdfStream(dict string, data []byte) string {
-	return fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(data), data)
-}
-
-// textPDF is a Letter-size page of Helvetica 12 pt per list of lines.
-func textPDF(pages ...[]string) []byte {
-	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", "", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
-	var kids []string
-	for _, lines := range pages {
-		var c bytes.Buffer
-		c.WriteString("BT /F1 12 Tf 16 TL 72 720 Td\n")
-		for _, l := range lines {
-			esc := strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(l)
-			fmt.Fprintf(&c, "(%s) Tj T*\n", esc)
-		}
-		c.WriteString("ET")
-		objs = append(objs, pdfStream("", c.Bytes()))
-		contents := len(objs)
-		objs = append(objs, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", contents))
-		kids = append(kids, fmt.Sprintf("%d 0 R", len(objs)))
-	}
-	objs[1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(kids))
-	return pdfObjects(objs...)
-}
-
 // scanPDF is one page holding img as a 300 dpi greyscale picture.
 func scanPDF(img *image.Gray) []byte {
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
@@ -227,12 +184,12 @@ func scanPDF(img *image.Gray) []byte {
 	}
 	must(zw.Close())
 	pw, ph := float64(w)*72/dpi, float64(h)*72/dpi
-	return pdfObjects(
+	return testpdf.Objects(
 		"<< /Type /Catalog /Pages 2 0 R >>",
 		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
 		fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>", pw, ph),
-		pdfStream("", []byte(fmt.Sprintf("q %.2f 0 0 %.2f 0 0 cm /Im1 Do Q", pw, ph))),
-		pdfStream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", w, h), z.Bytes()),
+		testpdf.Stream("", []byte(fmt.Sprintf("q %.2f 0 0 %.2f 0 0 cm /Im1 Do Q", pw, ph))),
+		testpdf.Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", w, h), z.Bytes()),
 	)
 }
 
