@@ -40,6 +40,11 @@ load: tools ## push 500 uploads (a fifth duplicates) through the local stack fro
 	S3OCR_REQUIRE_TOOLS=1 S3OCR_LOAD_UPLOADS=$${S3OCR_LOAD_UPLOADS:-500} S3OCR_LOAD_CLIENTS=$${S3OCR_LOAD_CLIENTS:-16} \
 	  $(GO) test -count=1 -run '^TestLoad$$' -v -timeout 30m ./internal/e2e | grep -E '^(load:|--- |ok|FAIL)'
 
+.PHONY: eval
+eval: tools ## read every document of ../shared/corpus through the local flow; CER/WER per kind beside the baseline
+	@test -d ../shared/corpus || { echo "make eval needs ../shared/corpus beside the project"; exit 1; }
+	$(GO) run ./cmd/s3ocr-eval -corpus ../shared/corpus -scorer ../shared/tools/cer.py
+
 # Every Fuzz* function in internal/, each for FUZZTIME (go test runs one
 # fuzz target at a time).
 FUZZTIME ?= 60s
