@@ -2,10 +2,17 @@ package imaging
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
 )
@@ -27,6 +34,15 @@ func Open(data []byte, maxPixels int64, maxPages int) (*Document, error) {
 		t, err := readTIFFPages(data, maxPages)
 		if err != nil {
 			return nil, err
+		}
+		if t.foreign && len(t.ifds) <= maxPages {
+			if data, err = convertTIFF(data); err != nil {
+				return nil, err
+			}
+			if t, err = readTIFFPages(data, maxPages); err != nil {
+				return nil, err
+			}
+			d.data = data
 		}
 		d.tiff = t
 	}
@@ -82,8 +98,56 @@ func (o *overlay) ReadAt(p []byte, off int64) (int, error) {
 }
 
 type tiffPages struct {
-	order binary.ByteOrder
-	ifds  []uint32 // offset of each page's directory
+	order   binary.ByteOrder
+	ifds    []uint32 // offset of each page's directory
+	foreign bool     // a page uses a compression x/image/tiff cannot decode
+}
+
+// goCompressions are the TIFF compressions x/image/tiff decodes: none,
+// CCITT group 3 and 4, LZW, Deflate (two codes) and PackBits.
+var goCompressions = map[uint16]bool{1: true, 3: true, 4: true, 5: true, 8: true, 32946: true, 32773: true}
+
+// tiffCompression reads the Compression tag (259) of the directory at off;
+// absent means none.
+func tiffCompression(data []byte, order binary.ByteOrder, off uint32) uint16 {
+	n := int(order.Uint16(data[off:]))
+	for i := range n {
+		e := int(off) + 2 + 12*i
+		if order.Uint16(data[e:]) == 259 {
+			return order.Uint16(data[e+8:])
+		}
+	}
+	return 1
+}
+
+// convertTIFF rewrites a TIFF whose compression Go cannot decode (JPEG in
+// TIFF, as scanners save) as LZW, with libtiff's tiffcp run as a separate
+// process, as poppler is for PDFs: libtiff parses the untrusted file in a
+// process of its own, and Go decodes what it writes.
+func convertTIFF(data []byte) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "s3ocr-tiff-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	in, out := filepath.Join(dir, "in.tif"), filepath.Join(dir, "out.tif")
+	if err := os.WriteFile(in, data, 0o600); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "tiffcp", "-c", "lzw", in, out)
+	msg, err := cmd.CombinedOutput()
+	if errors.Is(err, exec.ErrNotFound) {
+		return nil, fmt.Errorf("imaging: tiffcp is needed for JPEG-compressed TIFFs: %w", err)
+	}
+	if err != nil {
+		if len(msg) > 300 {
+			msg = msg[:300]
+		}
+		return nil, ocr.Errorf(ocr.EBADIMAGE, "the TIFF is corrupt: %s", strings.TrimSpace(string(msg)))
+	}
+	return os.ReadFile(out)
 }
 
 // readTIFFPages walks the chain of image file directories. It is
@@ -115,6 +179,9 @@ func readTIFFPages(data []byte, maxPages int) (*tiffPages, error) {
 			return nil, bad(fmt.Sprintf("directory %d runs past the end of the file", len(t.ifds)+1))
 		}
 		t.ifds = append(t.ifds, off)
+		if !goCompressions[tiffCompression(data, order, off)] {
+			t.foreign = true
+		}
 		if len(t.ifds) > maxPages {
 			break
 		}

@@ -3,6 +3,7 @@ package imaging
 import (
 	"encoding/binary"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -73,6 +74,38 @@ func TestOpen_CorruptDirectoryChains(t *testing.T) {
 		corrupt(b)
 		if _, err := Open(b, 60_000_000, 100); ocr.ErrorCode(err) != ocr.EBADIMAGE {
 			t.Errorf("%s: Open = %v, want bad_image", name, err)
+		}
+	}
+}
+
+func TestOpen_JPEGCompressedTIFFIsConvertedAndRead(t *testing.T) {
+	tiffcp, err := exec.LookPath("tiffcp")
+	if err != nil {
+		if os.Getenv("S3OCR_REQUIRE_TOOLS") == "1" {
+			t.Fatal("tiffcp (libtiff-tools) not installed")
+		}
+		t.Skip("tiffcp not installed")
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.tif"), filepath.Join(dir, "jpeg.tif")
+	os.WriteFile(in, readTestdata(t, "pages.tif"), 0o600)
+	if b, err := exec.Command(tiffcp, "-c", "jpeg", in, out).CombinedOutput(); err != nil {
+		t.Fatalf("tiffcp: %v %s", err, b)
+	}
+	data, _ := os.ReadFile(out)
+	if _, err := Decode(data, 60_000_000); ocr.ErrorCode(err) != ocr.EUNSUPPORTED {
+		t.Fatalf("Go decoded a JPEG-compressed TIFF itself (%v): the conversion is untested", err)
+	}
+	d, err := Open(data, 60_000_000, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Pages() != 2 {
+		t.Fatalf("pages = %d", d.Pages())
+	}
+	for i := range 2 {
+		if _, err := d.Page(i); err != nil {
+			t.Fatalf("page %d: %v", i+1, err)
 		}
 	}
 }
