@@ -200,8 +200,13 @@ func (e *Engine) recognize(pgm []byte, langs string) ([]gosseract.BoundingBox, e
 		// a new language set gets a new Tesseract object with defaults.
 		//
 		// The API's default page segmentation is a single block (6); the
-		// tesseract CLI, whose output we match, uses automatic (3).
-		c.SetVariable("tessedit_pageseg_mode", strconv.Itoa(int(gosseract.PSM_AUTO)))
+		// tesseract CLI uses automatic (3). Automatic with orientation and
+		// script detection (1) also reads pages scanned sideways or upside
+		// down: on the corpus it took the clean pages from 0.18 to 0.016
+		// mean CER (a page rotated 90° from 0.82 to 0) and changed no other
+		// kind. It needs osd.traineddata, which the layer carries; without
+		// it Tesseract warns and reads as with 3.
+		c.SetVariable("tessedit_pageseg_mode", strconv.Itoa(int(gosseract.PSM_AUTO_OSD)))
 		// A PGM carries no resolution, so gosseract would say 70 dpi, which
 		// Tesseract takes as "unknown"; user_defined_dpi overrides it.
 		c.SetVariable("user_defined_dpi", strconv.Itoa(e.dpi))
