@@ -6,12 +6,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
 )
 
-func readTestdata(t *testing.T, name string) []byte {
+func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "testdata", name))
@@ -108,4 +109,26 @@ func TestOpen_JPEGCompressedTIFFIsConvertedAndRead(t *testing.T) {
 			t.Fatalf("page %d: %v", i+1, err)
 		}
 	}
+}
+
+// FuzzSniffAndOpen: whatever the bytes, sniffing and opening never panic, a
+// document never has more pages than the limit, and every failure has a code.
+func FuzzSniffAndOpen(f *testing.F) {
+	f.Add(readTestdata(f, "pages.tif"))
+	f.Add(readTestdata(f, "hello.png")[:64])
+	f.Add([]byte("II*\x00\x08\x00\x00\x00\x01\x00"))
+	f.Add([]byte("MM\x00*\x00\x00\x00\x08"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		Sniff(data)
+		d, err := Open(data, 1_000_000, 3)
+		if err != nil {
+			if ocr.ErrorCode(err) == ocr.EINTERNAL && !strings.Contains(err.Error(), "tiffcp") {
+				t.Fatalf("uncoded error: %v", err)
+			}
+			return
+		}
+		if d.Pages() < 1 || d.Pages() > 3 {
+			t.Fatalf("%d pages", d.Pages())
+		}
+	})
 }

@@ -176,3 +176,17 @@ func TestCorpus(t *testing.T) {
 		t.Fatalf("a scanned receipt has a text layer? %v %v", p, err)
 	}
 }
+
+// FuzzDecodePGM: the renderer's output is parsed by hand; no input may make
+// it panic or return pixels it does not have.
+func FuzzDecodePGM(f *testing.F) {
+	f.Add([]byte("P5\n2 2\n255\n\x00\x01\x02\x03"))
+	f.Add([]byte("P5 100000 100000 255 "))
+	f.Add([]byte("P5\n-1 2\n255\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		img, err := decodePGM(b)
+		if err == nil && len(img.Pix) < img.Rect.Dx()*img.Rect.Dy() {
+			t.Fatalf("%v image with %d bytes of pixels", img.Rect, len(img.Pix))
+		}
+	})
+}

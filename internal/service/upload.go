@@ -77,7 +77,10 @@ func (s *Uploads) Create(ctx context.Context, req CreateUploadRequest) (*Created
 	if err != nil {
 		return nil, err
 	}
-	if req.Size <= 0 {
+	if req.Size == 0 {
+		return nil, ocr.Errorf(ocr.EEMPTY, "the file is empty: there is nothing to read")
+	}
+	if req.Size < 0 {
 		return nil, ocr.Errorf(ocr.EINVALID, "size must be the file's size in bytes, a positive number (got %d)", req.Size)
 	}
 	if req.Size > s.MaxBytes {

@@ -63,7 +63,7 @@ func TestCreate_RefusesBadRequests(t *testing.T) {
 		{"unsupported type", func(r *service.CreateUploadRequest) { r.ContentType = "application/zip" }, ocr.EUNSUPPORTED},
 		{"missing type", func(r *service.CreateUploadRequest) { r.ContentType = "" }, ocr.EINVALID},
 		{"malformed type", func(r *service.CreateUploadRequest) { r.ContentType = "image/" }, ocr.EINVALID},
-		{"zero size", func(r *service.CreateUploadRequest) { r.Size = 0 }, ocr.EINVALID},
+		{"zero size", func(r *service.CreateUploadRequest) { r.Size = 0 }, ocr.EEMPTY},
 		{"negative size", func(r *service.CreateUploadRequest) { r.Size = -5 }, ocr.EINVALID},
 		{"over the size limit", func(r *service.CreateUploadRequest) { r.Size = 1<<20 + 1 }, ocr.ETOOLARGE},
 		{"language not installed", func(r *service.CreateUploadRequest) { r.Languages = []string{"eng", "jpn"} }, ocr.ELANGUAGE},
