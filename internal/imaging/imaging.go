@@ -108,7 +108,14 @@ func Decode(data []byte, maxPixels int64) (image.Image, error) {
 	if len(data) == 0 {
 		return nil, ocr.Errorf(ocr.EEMPTY, "the file is empty")
 	}
-	return decodeReader(bytes.NewReader(data), maxPixels)
+	img, err := decodeReader(bytes.NewReader(data), maxPixels)
+	if err != nil {
+		return nil, err
+	}
+	if Sniff(data) == JPEG {
+		img = orient(img, exifOrientation(data))
+	}
+	return img, nil
 }
 
 // decodeReader is Decode on a reader that can be read twice: once for the
