@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"os"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -310,11 +309,6 @@ func (p *Processor) recognize(ctx context.Context, data []byte, contentType stri
 			return nil, err
 		}
 		if page == nil {
-			if os.Getenv("S3OCR_DESKEW") != "" {
-				if a := imaging.Skew(img, 5, 0.25); a > 0.3 || a < -0.3 {
-					img = imaging.Rotate(img, -a)
-				}
-			}
 			if page, err = p.Engine.Recognize(ctx, img, langs); err != nil {
 				return nil, err
 			}
