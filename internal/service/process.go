@@ -8,17 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/s3ocr/s3ocr/internal/entities"
 	"github.com/s3ocr/s3ocr/internal/imaging"
 	"github.com/s3ocr/s3ocr/internal/ocr"
-	"github.com/s3ocr/s3ocr/internal/pdf"
 )
 
 // Processor reads uploaded objects into results. Results are shared: the
@@ -104,42 +101,6 @@ func (p *Processor) Process(ctx context.Context, key string) (Outcome, error) {
 		p.Observer.Observe(ctx, *rep)
 	}
 	return outcome, err
-}
-
-// Report sums up one Process call, for its log line and metrics.
-type Report struct {
-	RequestID string // the invocation's, when the caller put one on the context
-	Key       string
-	UploadID  string
-	SHA256    string
-	Bytes     int64
-	Pages     int           // pages recognised by this call (0 when cached)
-	Outcome   Outcome       // OutcomeRetry when Process returned an error
-	Code      string        // error code of a failure or of the error returned
-	Reason    string        // why an object was ignored
-	Read      time.Duration // streaming and hashing the object
-	OCR       time.Duration // decoding and recognition
-	Store     time.Duration // storing the result and finishing uploads
-	Total     time.Duration
-}
-
-type requestIDKey struct{}
-
-// WithRequestID returns a context carrying the invocation's request id (the
-// Lambda request id), for logs and reports.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
-
-// RequestID returns the request id WithRequestID put on ctx, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
-// Observer receives each Process call's report (metrics).
-type Observer interface {
-	Observe(ctx context.Context, r Report)
 }
 
 func (p *Processor) process(ctx context.Context, key string, rep *Report) (Outcome, error) {
@@ -285,110 +246,6 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 		}
 	}
 	return outcome, nil
-}
-
-func (p *Processor) recognize(ctx context.Context, data []byte, contentType string, langs []string) (*ocr.Result, error) {
-	src, err := p.open(ctx, data, contentType)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	p.Stats.OCRRuns.Add(1)
-	res := &ocr.Result{Languages: langs, Engine: p.Engine.Info()}
-	var texts []string
-	var confSum float64
-	var words int
-	// One page at a time: memory holds one decoded page however many there
-	// are, and the deadline is checked before each.
-	for i := range src.Pages() {
-		if err := p.checkTime(ctx); err != nil {
-			return nil, err
-		}
-		img, page, err := src.Page(ctx, i)
-		if err != nil {
-			return nil, err
-		}
-		if page == nil {
-			if page, err = p.Engine.Recognize(ctx, img, langs); err != nil {
-				return nil, err
-			}
-			p.Stats.EnginePages.Add(1)
-		}
-		page.Number = i + 1
-		p.Stats.Pages.Add(1)
-		res.Pages = append(res.Pages, *page)
-		texts = append(texts, page.Text)
-		n := 0
-		for _, l := range page.Lines {
-			n += len(l.Words)
-		}
-		confSum += page.Confidence * float64(n)
-		words += n
-	}
-	// Pages are joined by form feeds, as pdftotext and Tesseract do.
-	res.Text = strings.Join(texts, "\f")
-	// Confidence is the mean over words, so a page with one word does not
-	// weigh as much as a page of prose; with no words, the pages' mean.
-	if words > 0 {
-		res.Confidence = confSum / float64(words)
-	} else if len(res.Pages) > 0 {
-		for _, pg := range res.Pages {
-			res.Confidence += pg.Confidence / float64(len(res.Pages))
-		}
-	}
-	res.Entities, res.DocumentType = entities.Extract(res.Pages)
-	return res, nil
-}
-
-// pageSource yields a document's pages: an image to read, or a page already
-// read (from a PDF's text layer).
-type pageSource interface {
-	Pages() int
-	Page(ctx context.Context, i int) (image.Image, *ocr.Page, error)
-	Close() error
-}
-
-func (p *Processor) open(ctx context.Context, data []byte, contentType string) (pageSource, error) {
-	if contentType == imaging.PDF {
-		d, err := pdf.Open(ctx, data, p.MaxPages)
-		if err != nil {
-			return nil, err
-		}
-		return pdfPages{d, p.MaxPixels}, nil
-	}
-	d, err := imaging.Open(data, p.MaxPixels, p.MaxPages)
-	if err != nil {
-		return nil, err
-	}
-	return imagePages{d}, nil
-}
-
-type imagePages struct{ *imaging.Document }
-
-func (d imagePages) Page(_ context.Context, i int) (image.Image, *ocr.Page, error) {
-	img, err := d.Document.Page(i)
-	return img, nil, err
-}
-
-func (imagePages) Close() error { return nil }
-
-type pdfPages struct {
-	*pdf.Doc
-	maxPixels int64
-}
-
-// Page reads a page from its text layer when it has one; a scanned page is
-// rendered, once its size is known to be within the pixel limit.
-func (d pdfPages) Page(ctx context.Context, i int) (image.Image, *ocr.Page, error) {
-	page, err := d.TextLayer(ctx, i)
-	if err != nil || page != nil {
-		return nil, page, err
-	}
-	if w, h := d.PixelSize(i); int64(w)*int64(h) > d.maxPixels {
-		return nil, nil, ocr.Errorf(ocr.ETOOMANYPIXELS, "page %d would be %d×%d pixels at %d dpi, over the limit of %d", i+1, w, h, pdf.DPI, d.maxPixels)
-	}
-	img, err := d.Render(ctx, i)
-	return img, nil, err
 }
 
 // heartbeat renews the claim's lease every third of a lease until stop is
@@ -559,35 +416,6 @@ func (p *Processor) finish(ctx context.Context, log *slog.Logger, rep *Report, i
 		p.notify(ctx, log, Completion{UploadID: id, Status: ch.Status, Cached: cached, Document: ch.Document, Error: ch.Error})
 	}
 	return outcome
-}
-
-// Completion tells that an upload finished, for clients that would rather be
-// told than poll.
-type Completion struct {
-	UploadID  string        `json:"uploadId"`
-	Status    ocr.Status    `json:"status"` // done or failed
-	Cached    bool          `json:"cached"`
-	Document  *ocr.Document `json:"document,omitempty"`
-	Error     *ocr.Error    `json:"error,omitempty"`
-	StatusURL string        `json:"statusUrl"` // where the result is
-}
-
-// Notifier publishes completions (EventBridge in AWS).
-type Notifier interface {
-	Notify(ctx context.Context, c Completion) error
-}
-
-// notify is best effort: the upload is finished and its status says so
-// whether or not the notice goes out, and failing the invocation now would
-// only make the retry skip the finished upload.
-func (p *Processor) notify(ctx context.Context, log *slog.Logger, c Completion) {
-	if p.Notifier == nil {
-		return
-	}
-	c.StatusURL = "/uploads/" + c.UploadID
-	if err := p.Notifier.Notify(ctx, c); err != nil {
-		log.WarnContext(ctx, "completion event not published", "uploadId", c.UploadID, "err", err)
-	}
 }
 
 // fail marks the upload failed for a reason of its own (not cached).

@@ -1,0 +1,117 @@
+package service
+
+import (
+	"context"
+	"image"
+	"strings"
+
+	"github.com/s3ocr/s3ocr/internal/entities"
+	"github.com/s3ocr/s3ocr/internal/imaging"
+	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/pdf"
+)
+
+// recognize reads a document page by page into a result.
+func (p *Processor) recognize(ctx context.Context, data []byte, contentType string, langs []string) (*ocr.Result, error) {
+	src, err := p.open(ctx, data, contentType)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	p.Stats.OCRRuns.Add(1)
+	res := &ocr.Result{Languages: langs, Engine: p.Engine.Info()}
+	var texts []string
+	var confSum float64
+	var words int
+	// One page at a time: memory holds one decoded page however many there
+	// are, and the deadline is checked before each.
+	for i := range src.Pages() {
+		if err := p.checkTime(ctx); err != nil {
+			return nil, err
+		}
+		img, page, err := src.Page(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		if page == nil {
+			if page, err = p.Engine.Recognize(ctx, img, langs); err != nil {
+				return nil, err
+			}
+			p.Stats.EnginePages.Add(1)
+		}
+		page.Number = i + 1
+		p.Stats.Pages.Add(1)
+		res.Pages = append(res.Pages, *page)
+		texts = append(texts, page.Text)
+		n := 0
+		for _, l := range page.Lines {
+			n += len(l.Words)
+		}
+		confSum += page.Confidence * float64(n)
+		words += n
+	}
+	// Pages are joined by form feeds, as pdftotext and Tesseract do.
+	res.Text = strings.Join(texts, "\f")
+	// Confidence is the mean over words, so a page with one word does not
+	// weigh as much as a page of prose; with no words, the pages' mean.
+	if words > 0 {
+		res.Confidence = confSum / float64(words)
+	} else if len(res.Pages) > 0 {
+		for _, pg := range res.Pages {
+			res.Confidence += pg.Confidence / float64(len(res.Pages))
+		}
+	}
+	res.Entities, res.DocumentType = entities.Extract(res.Pages)
+	return res, nil
+}
+
+// pageSource yields a document's pages: an image to read, or a page already
+// read (from a PDF's text layer).
+type pageSource interface {
+	Pages() int
+	Page(ctx context.Context, i int) (image.Image, *ocr.Page, error)
+	Close() error
+}
+
+func (p *Processor) open(ctx context.Context, data []byte, contentType string) (pageSource, error) {
+	if contentType == imaging.PDF {
+		d, err := pdf.Open(ctx, data, p.MaxPages)
+		if err != nil {
+			return nil, err
+		}
+		return pdfPages{d, p.MaxPixels}, nil
+	}
+	d, err := imaging.Open(data, p.MaxPixels, p.MaxPages)
+	if err != nil {
+		return nil, err
+	}
+	return imagePages{d}, nil
+}
+
+type imagePages struct{ *imaging.Document }
+
+func (d imagePages) Page(_ context.Context, i int) (image.Image, *ocr.Page, error) {
+	img, err := d.Document.Page(i)
+	return img, nil, err
+}
+
+func (imagePages) Close() error { return nil }
+
+type pdfPages struct {
+	*pdf.Doc
+	maxPixels int64
+}
+
+// Page reads a page from its text layer when it has one; a scanned page is
+// rendered, once its size is known to be within the pixel limit.
+func (d pdfPages) Page(ctx context.Context, i int) (image.Image, *ocr.Page, error) {
+	page, err := d.TextLayer(ctx, i)
+	if err != nil || page != nil {
+		return nil, page, err
+	}
+	if w, h := d.PixelSize(i); int64(w)*int64(h) > d.maxPixels {
+		return nil, nil, ocr.Errorf(ocr.ETOOMANYPIXELS, "page %d would be %d×%d pixels at %d dpi, over the limit of %d", i+1, w, h, pdf.DPI, d.maxPixels)
+	}
+	img, err := d.Render(ctx, i)
+	return img, nil, err
+}
