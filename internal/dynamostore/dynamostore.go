@@ -93,6 +93,7 @@ type uploadItem struct {
 	ResultKey       string        `dynamodbav:"resultKey,omitempty"`
 	Cached          bool          `dynamodbav:"cached,omitempty"`
 	ProcessingSince time.Time     `dynamodbav:"processingSince,omitempty"`
+	Progress        *ocr.Progress `dynamodbav:"progress,omitempty"`
 	Error           *ocr.Error    `dynamodbav:"error,omitempty"`
 }
 
@@ -264,7 +265,7 @@ func (s *Store) Upload(ctx context.Context, id string) (*ocr.Upload, error) {
 		ID: it.ID, Status: it.Status, Filename: it.Filename, ContentType: it.ContentType, Size: it.Size,
 		Languages: it.Languages, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 		ExpiresAt: fromEpochSeconds(it.ExpiresAt), Document: it.Document, ResultKey: it.ResultKey,
-		Cached: it.Cached, ProcessingSince: it.ProcessingSince, Error: it.Error,
+		Cached: it.Cached, ProcessingSince: it.ProcessingSince, Progress: it.Progress, Error: it.Error,
 	}, nil
 }
 
@@ -301,6 +302,9 @@ func (s *Store) TransitionUpload(ctx context.Context, id string, from []ocr.Stat
 	}
 	if !ch.ProcessingSince.IsZero() {
 		errs = append(errs, set("processingSince", ch.ProcessingSince.UTC()))
+	}
+	if ch.Progress != nil {
+		errs = append(errs, set("progress", ch.Progress))
 	}
 	if ch.Error != nil {
 		errs = append(errs, set("error", &ocr.Error{Code: ch.Error.Code, Message: ch.Error.Message}))

@@ -90,6 +90,10 @@ func (s *Store) TransitionUpload(_ context.Context, id string, from []ocr.Status
 	if !ch.ProcessingSince.IsZero() {
 		u.ProcessingSince = ch.ProcessingSince
 	}
+	if ch.Progress != nil {
+		pr := *ch.Progress
+		u.Progress = &pr
+	}
 	if ch.Error != nil {
 		e := *ch.Error
 		e.Err = nil

@@ -48,7 +48,14 @@ type Upload struct {
 	ResultKey       string    // key of the ResultRecord this upload reads from
 	Cached          bool      // the result was computed for other bytes-identical content
 	ProcessingSince time.Time // when the upload entered processing
+	Progress        *Progress // pages read so far, for documents of several pages
 	Error           *Error    // set when Status is failed
+}
+
+// Progress is how far the reading of a document of several pages is.
+type Progress struct {
+	PagesDone int `json:"pagesDone"`
+	Pages     int `json:"pages"`
 }
 
 // Document describes the uploaded bytes as the service found them.

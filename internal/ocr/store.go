@@ -74,6 +74,7 @@ type UploadChange struct {
 	ResultKey       string
 	Cached          bool
 	ProcessingSince time.Time
+	Progress        *Progress
 	Error           *Error
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"strings"
+	"time"
 
 	"github.com/s3ocr/s3ocr/internal/entities"
 	"github.com/s3ocr/s3ocr/internal/imaging"
@@ -12,7 +13,8 @@ import (
 )
 
 // recognize reads a document page by page into a result.
-func (p *Processor) recognize(ctx context.Context, data []byte, contentType string, langs []string) (*ocr.Result, error) {
+// For documents of several pages it records its progress on the upload.
+func (p *Processor) recognize(ctx context.Context, uploadID string, data []byte, contentType string, langs []string) (*ocr.Result, error) {
 	src, err := p.open(ctx, data, contentType)
 	if err != nil {
 		return nil, err
@@ -23,6 +25,7 @@ func (p *Processor) recognize(ctx context.Context, data []byte, contentType stri
 	var texts []string
 	var confSum float64
 	var words int
+	var lastProgress time.Time
 	// One page at a time: memory holds one decoded page however many there
 	// are, and the deadline is checked before each.
 	for i := range src.Pages() {
@@ -49,6 +52,10 @@ func (p *Processor) recognize(ctx context.Context, data []byte, contentType stri
 		}
 		confSum += page.Confidence * float64(n)
 		words += n
+		if src.Pages() > 1 && i+1 < src.Pages() && p.Now().Sub(lastProgress) >= progressEvery {
+			lastProgress = p.Now()
+			p.progress(ctx, uploadID, i+1, src.Pages())
+		}
 	}
 	// Pages are joined by form feeds, as pdftotext and Tesseract do.
 	res.Text = strings.Join(texts, "\f")
@@ -63,6 +70,20 @@ func (p *Processor) recognize(ctx context.Context, data []byte, contentType stri
 	}
 	res.Entities, res.DocumentType = entities.Extract(res.Pages)
 	return res, nil
+}
+
+// progressEvery bounds how often progress is written: a page takes about a
+// second, and a client polls every second or two.
+const progressEvery = time.Second
+
+// progress records pages done on the upload, best effort: a missed update
+// only delays what a client sees.
+func (p *Processor) progress(ctx context.Context, uploadID string, done, pages int) {
+	if _, err := p.Store.TransitionUpload(ctx, uploadID, []ocr.Status{ocr.StatusProcessing}, ocr.UploadChange{
+		Status: ocr.StatusProcessing, Progress: &ocr.Progress{PagesDone: done, Pages: pages},
+	}); err != nil {
+		p.Log.WarnContext(ctx, "could not record progress", "uploadId", uploadID, "err", err)
+	}
 }
 
 // pageSource yields a document's pages: an image to read, or a page already

@@ -204,7 +204,7 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 	}
 	stop := p.heartbeat(ctx, log, claim)
 	ocrStart := p.Now()
-	res, err := p.recognize(ctx, data, doc.ContentType, u.Languages)
+	res, err := p.recognize(ctx, u.ID, data, doc.ContentType, u.Languages)
 	rep.OCR = p.Now().Sub(ocrStart)
 	stop()
 	storeStart := p.Now()

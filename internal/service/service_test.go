@@ -733,3 +733,32 @@ func TestProcess_TooManyPagesFailsBeforeOCR(t *testing.T) {
 		t.Fatalf("status = %+v %+v, engine runs %d", st, st.Error, e.engine.runs.Load())
 	}
 }
+
+func TestProcess_ProgressIsShownWhileAMultiPageDocumentIsRead(t *testing.T) {
+	e := newEnv(t)
+	e.proc.MaxPixels = 60_000_000
+	e.engine.gate = make(chan struct{})
+	id := e.upload(t, "image/tiff", readTestdata(t, "pages.tif"))
+	done := make(chan struct{})
+	go func() { e.process(t, id); close(done) }()
+	// Page 1 is held at the engine: no progress yet.
+	for e.engine.runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if st := e.get(t, id); st.Status != ocr.StatusProcessing || st.Progress != nil {
+		t.Fatalf("during page 1: %+v progress %+v", st.Status, st.Progress)
+	}
+	e.engine.gate <- struct{}{} // page 1 done
+	for e.engine.runs.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	st := e.get(t, id)
+	if st.Progress == nil || *st.Progress != (ocr.Progress{PagesDone: 1, Pages: 2}) {
+		t.Fatalf("during page 2: progress %+v", st.Progress)
+	}
+	close(e.engine.gate)
+	<-done
+	if st := e.get(t, id); st.Status != ocr.StatusDone || st.Progress != nil {
+		t.Fatalf("after: %s progress %+v", st.Status, st.Progress)
+	}
+}

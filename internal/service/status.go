@@ -22,9 +22,10 @@ type UploadStatus struct {
 	Document  *ocr.Document `json:"document,omitempty"`
 	// ProcessingSeconds is how long the upload has been processing, so a
 	// client can tell slow work from stuck work.
-	ProcessingSeconds *float64    `json:"processingSeconds,omitempty"`
-	Result            *ocr.Result `json:"result,omitempty"`
-	Error             *ocr.Error  `json:"error,omitempty"`
+	ProcessingSeconds *float64      `json:"processingSeconds,omitempty"`
+	Progress          *ocr.Progress `json:"progress,omitempty"` // pages read so far, while processing
+	Result            *ocr.Result   `json:"result,omitempty"`
+	Error             *ocr.Error    `json:"error,omitempty"`
 }
 
 // Status reports uploads.
@@ -107,6 +108,7 @@ func (s *Status) setProcessing(out *UploadStatus, u *ocr.Upload) {
 	}
 	secs := took.Seconds()
 	out.ProcessingSeconds = &secs
+	out.Progress = u.Progress
 }
 
 // load returns the record's result, reading it from its object when it was

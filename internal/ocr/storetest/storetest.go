@@ -158,7 +158,16 @@ func testTransition(t *testing.T, s ocr.Store, _ *Clock) {
 	if err != nil || !ok {
 		t.Fatalf("processing→done = %v, %v", ok, err)
 	}
+	ok, err = s.TransitionUpload(ctx, "u1", []ocr.Status{ocr.StatusDone}, ocr.UploadChange{
+		Status: ocr.StatusDone, Progress: &ocr.Progress{PagesDone: 3, Pages: 7},
+	})
+	if err != nil || !ok {
+		t.Fatalf("progress update = %v, %v", ok, err)
+	}
 	u := mustUpload(t, s, "u1")
+	if u.Progress == nil || *u.Progress != (ocr.Progress{PagesDone: 3, Pages: 7}) {
+		t.Fatalf("progress = %+v", u.Progress)
+	}
 	if u.Status != ocr.StatusDone || !u.Cached || u.ResultKey != "rk" || u.Document == nil || *u.Document != *doc ||
 		!u.ProcessingSince.Equal(since) || !u.UpdatedAt.Equal(since.Add(time.Second)) || u.Filename != "scan.png" {
 		t.Fatalf("after transitions: %+v (document %+v)", u, u.Document)
