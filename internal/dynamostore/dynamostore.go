@@ -93,6 +93,7 @@ type uploadItem struct {
 	ResultKey       string        `dynamodbav:"resultKey,omitempty"`
 	Cached          bool          `dynamodbav:"cached,omitempty"`
 	ProcessingSince time.Time     `dynamodbav:"processingSince,omitempty"`
+	UploadBy        time.Time     `dynamodbav:"uploadBy,omitempty"`
 	Progress        *ocr.Progress `dynamodbav:"progress,omitempty"`
 	Error           *ocr.Error    `dynamodbav:"error,omitempty"`
 }
@@ -230,7 +231,7 @@ func (s *Store) get(ctx context.Context, pk string, v any) (bool, error) {
 func (s *Store) CreateUpload(ctx context.Context, u *ocr.Upload) error {
 	item, err := marshalMap(uploadItem{
 		PK: uploadPrefix + u.ID, Kind: "upload", ID: u.ID, Status: u.Status, Filename: u.Filename,
-		ContentType: u.ContentType, Size: u.Size, Languages: u.Languages, CreatedAt: u.CreatedAt.UTC(),
+		ContentType: u.ContentType, Size: u.Size, Languages: u.Languages, CreatedAt: u.CreatedAt.UTC(), UploadBy: u.UploadBy.UTC(),
 		UpdatedAt: u.UpdatedAt.UTC(), ExpiresAt: epochSeconds(u.ExpiresAt),
 	})
 	if err != nil {
@@ -266,6 +267,7 @@ func (s *Store) Upload(ctx context.Context, id string) (*ocr.Upload, error) {
 		Languages: it.Languages, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 		ExpiresAt: fromEpochSeconds(it.ExpiresAt), Document: it.Document, ResultKey: it.ResultKey,
 		Cached: it.Cached, ProcessingSince: it.ProcessingSince, Progress: it.Progress, Error: it.Error,
+		UploadBy: it.UploadBy,
 	}, nil
 }
 

@@ -231,7 +231,7 @@ func StatusCode(code string) int {
 		return http.StatusConflict
 	case ocr.ERESULTEXPIRED:
 		return http.StatusGone
-	case ocr.EEMPTY, ocr.ETYPEMISMATCH, ocr.EBADIMAGE, ocr.ETOOMANYPIXELS, ocr.ETOOMANYPAGES, ocr.EBADPDF, ocr.EENCRYPTED, ocr.EOCRFAILED, ocr.ETIMEOUT, ocr.EOBJECTNOTFOUND:
+	case ocr.EEMPTY, ocr.ETYPEMISMATCH, ocr.EBADIMAGE, ocr.ETOOMANYPIXELS, ocr.ETOOMANYPAGES, ocr.EBADPDF, ocr.EENCRYPTED, ocr.EOCRFAILED, ocr.ETIMEOUT, ocr.EOBJECTNOTFOUND, ocr.ENOTUPLOADED:
 		// The upload failed in processing: asked for its text, the answer
 		// is that there is none, and why.
 		return http.StatusUnprocessableEntity

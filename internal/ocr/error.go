@@ -32,6 +32,7 @@ const (
 	ETIMEOUT        = "timeout"              // processing ran out of time
 	EMISSINGUPLOAD  = "unknown_upload"       // an object arrived for an upload id with no record
 	ENOTREADY       = "not_ready"            // text or hOCR asked for an upload that is not done yet
+	ENOTUPLOADED    = "not_uploaded"         // no file arrived before the presigned POST expired
 	EOBJECTNOTFOUND = "object_not_found"     // the event's object is gone
 )
 

@@ -42,6 +42,7 @@ type Upload struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	ExpiresAt   time.Time // TTL; an upload past it does not exist
+	UploadBy    time.Time // when the presigned POST stops working
 
 	// Set once the object has been read.
 	Document        *Document

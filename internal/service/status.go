@@ -42,6 +42,11 @@ type Status struct {
 	StuckAfter time.Duration
 }
 
+// uploadGrace is how long after its presigned POST expires an upload may
+// still be pending: a POST begun just before expiry, and S3's event, take
+// a moment to arrive.
+const uploadGrace = 2 * time.Minute
+
 // Get returns the upload's status, with the result once it is done. An
 // unknown or expired upload is an *ocr.Error with code ENOTFOUND.
 //
@@ -59,6 +64,11 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 	out := &UploadStatus{
 		UploadID: u.ID, Status: u.Status, Cached: u.Cached, Filename: u.Filename, Languages: u.Languages,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Document: u.Document, Error: u.Error,
+	}
+	if u.Status == ocr.StatusPending && !u.UploadBy.IsZero() && s.Now().After(u.UploadBy.Add(uploadGrace)) {
+		out.Status = ocr.StatusFailed
+		out.Error = ocr.Errorf(ocr.ENOTUPLOADED, "no file arrived before the upload link expired at %s; ask for a new upload", u.UploadBy.UTC().Format(time.RFC3339))
+		return out, nil
 	}
 	if u.ResultKey == "" || u.Status == ocr.StatusFailed {
 		s.setProcessing(out, u)

@@ -99,7 +99,8 @@ func (s *Uploads) Create(ctx context.Context, req CreateUploadRequest) (*Created
 		ID: id, Status: ocr.StatusPending, Filename: filename, ContentType: contentType,
 		Size: req.Size, Languages: langs, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.UploadTTL),
 	}
-	expires := now.Add(s.PresignExpiry)
+	expires := now.Add(s.PresignExpiry).Truncate(time.Second)
+	u.UploadBy = expires
 	post, err := s.Presigner.PresignPost(ctx, s.UploadPrefix+id, contentType, req.Size, expires)
 	if err != nil {
 		return nil, fmt.Errorf("presign upload %s: %w", id, err)

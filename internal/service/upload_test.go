@@ -148,3 +148,21 @@ func FuzzSanitizeFilename(f *testing.F) {
 		}
 	})
 }
+
+func TestStatus_NoFileBeforeThePOSTExpiredIsAFailure(t *testing.T) {
+	e := newEnv(t)
+	out, err := e.uploads.Create(ctx, service.CreateUploadRequest{Filename: "a.png", ContentType: "image/png", Size: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Within the POST's ten minutes, and the grace after: still pending.
+	e.clock.Set(e.clock.Now().Add(11 * time.Minute))
+	if st, _ := e.status.Get(ctx, out.UploadID); st.Status != ocr.StatusPending {
+		t.Fatalf("11 min after presign: %s", st.Status)
+	}
+	e.clock.Set(e.clock.Now().Add(2 * time.Minute))
+	st, err := e.status.Get(ctx, out.UploadID)
+	if err != nil || st.Status != ocr.StatusFailed || st.Error == nil || st.Error.Code != ocr.ENOTUPLOADED {
+		t.Fatalf("13 min after presign: %+v %v", st, err)
+	}
+}

@@ -72,7 +72,7 @@ func newUpload(id string) *ocr.Upload {
 	return &ocr.Upload{
 		ID: id, Status: ocr.StatusPending, Filename: "scan.png", ContentType: "image/png",
 		Size: 12345, Languages: []string{"eng", "deu"},
-		CreatedAt: t0, UpdatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour),
+		CreatedAt: t0, UpdatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), UploadBy: t0.Add(10 * time.Minute),
 	}
 }
 
@@ -99,7 +99,7 @@ func testUploadRoundTrip(t *testing.T, s ocr.Store, _ *Clock) {
 	if got.ID != want.ID || got.Status != want.Status || got.Filename != want.Filename ||
 		got.ContentType != want.ContentType || got.Size != want.Size ||
 		!slices.Equal(got.Languages, want.Languages) || !got.CreatedAt.Equal(want.CreatedAt) ||
-		!got.ExpiresAt.Equal(want.ExpiresAt) {
+		!got.ExpiresAt.Equal(want.ExpiresAt) || !got.UploadBy.Equal(want.UploadBy) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
 	}
 	if got.Document != nil || got.Error != nil || got.ResultKey != "" || got.Cached {
