@@ -57,6 +57,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	  done; \
 	done
 
+.PHONY: screenshot
+screenshot: tools ## drive the browser page in headless Chromium against the local stack; saves docs/screenshot.png
+	S3OCR_REQUIRE_TOOLS=1 S3OCR_SCREENSHOT=docs/screenshot.png $(GO) test -count=1 -run '^TestBrowser' ./internal/e2e
+
 .PHONY: unit
 unit: ## run the tests that need no local servers (the others skip)
 	$(GO) test -count=1 ./...

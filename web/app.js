@@ -1,0 +1,256 @@
+// s3ocr browser page: presign, upload straight to S3 with a presigned POST,
+// poll the status with backoff, show text, confidence and line boxes.
+// Plain JS, no framework and no build step, so the page can be hosted
+// anywhere as three static files.
+'use strict';
+
+const $ = (sel, root = document) => root.querySelector(sel);
+
+// The API is the page's own origin (the local stack serves both), unless
+// ?api=URL says otherwise or the settings field was changed (kept in
+// localStorage).
+const params = new URLSearchParams(location.search);
+const apiInput = $('#api');
+const langInput = $('#langs');
+apiInput.value = params.get('api') || localStorage.getItem('s3ocr.api') || location.origin;
+langInput.value = params.get('lang') || localStorage.getItem('s3ocr.lang') || 'eng';
+apiInput.addEventListener('change', () => { localStorage.setItem('s3ocr.api', apiInput.value); loadInfo(); });
+langInput.addEventListener('change', () => localStorage.setItem('s3ocr.lang', langInput.value));
+
+const api = () => apiInput.value.replace(/\/+$/, '');
+const LOW_CONFIDENCE = 0.6;
+let info = null;
+
+// Messages in words for the error codes a user can meet (api/openapi.yaml
+// lists them all); anything else shows the service's own message.
+const MESSAGES = {
+  too_large: 'The file is too large',
+  unsupported_type: 'This type of file is not supported',
+  unsupported_language: 'A chosen language is not installed',
+  empty_file: 'The file is empty',
+  type_mismatch: 'The file’s contents do not match its type',
+  bad_image: 'The image is damaged or truncated',
+  too_many_pixels: 'The image is too large in pixels',
+  too_many_pages: 'The document has too many pages',
+  bad_pdf: 'The PDF cannot be read',
+  encrypted_pdf: 'The PDF is protected by a password',
+  ocr_failed: 'Text recognition failed',
+  timeout: 'Reading took too long',
+  not_uploaded: 'The file never arrived',
+  unavailable: 'The service is busy; try again shortly',
+};
+
+function describe(err) {
+  const words = MESSAGES[err.code];
+  return words ? `${words} (${err.code}): ${err.message}` : `${err.message} (${err.code})`;
+}
+
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let i = -1;
+  do { n /= 1024; i++; } while (n >= 1024 && i < units.length - 1);
+  return `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+class APIError extends Error {
+  constructor(code, message) { super(message); this.code = code; }
+}
+
+async function call(path, init) {
+  let res;
+  try {
+    res = await fetch(api() + path, init);
+  } catch (e) {
+    throw new APIError('network', `cannot reach the API at ${api()}`);
+  }
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    const e = body && body.error;
+    throw new APIError(e ? e.code : `http_${res.status}`, e ? e.message : `HTTP ${res.status}`);
+  }
+  return body;
+}
+
+async function loadInfo() {
+  const limits = $('#limits');
+  try {
+    info = await call('/info');
+    limits.textContent = `Up to ${formatBytes(info.limits.maxUploadBytes)} and ${info.limits.maxPages} pages per file · languages: ${info.languages.join(', ')}`;
+  } catch (e) {
+    info = null;
+    limits.textContent = `The service cannot be reached: ${e.message}`;
+  }
+}
+
+// --- one row per file -------------------------------------------------------
+
+function addRow(file) {
+  const li = $('#row').content.firstElementChild.cloneNode(true);
+  $('.name', li).textContent = file.name;
+  $('.size', li).textContent = formatBytes(file.size);
+  $('#files').prepend(li);
+  return {
+    li,
+    state(text) { $('.state', li).textContent = text; },
+    progress(fraction) { $('progress', li).value = Math.round(fraction * 100); },
+    fail(err) {
+      li.classList.add('failed');
+      this.state('Failed');
+      const p = $('.error', li);
+      p.textContent = describe(err);
+      p.hidden = false;
+    },
+  };
+}
+
+async function processFile(file) {
+  const row = addRow(file);
+  try {
+    const languages = langInput.value.split(/[\s,+]+/).filter(Boolean);
+    // The browser's idea of the type is only a hint: the service sniffs
+    // the bytes and refuses a mismatch with type_mismatch.
+    const contentType = file.type || guessType(file.name);
+    row.state('Asking for an upload…');
+    const created = await call('/uploads', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ filename: file.name, contentType, size: file.size, languages }),
+    });
+    row.li.dataset.uploadId = created.uploadId;
+    row.state('Uploading…');
+    await postToS3(created.upload, file, row);
+    row.progress(1);
+    const status = await poll(created.statusUrl, row);
+    if (status.status === 'failed') throw new APIError(status.error.code, status.error.message);
+    showResult(row, file, status);
+  } catch (e) {
+    row.fail(e instanceof APIError ? e : new APIError('internal', String(e)));
+  }
+}
+
+function guessType(name) {
+  const ext = name.toLowerCase().split('.').pop();
+  return {
+    png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', tif: 'image/tiff', tiff: 'image/tiff',
+    webp: 'image/webp', bmp: 'image/bmp', gif: 'image/gif', pdf: 'application/pdf',
+  }[ext] || 'application/octet-stream';
+}
+
+// fetch() cannot report upload progress; XMLHttpRequest's upload events can.
+function postToS3(upload, file, row) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(upload.fields)) form.append(k, v);
+    form.append('file', file); // last, as S3 requires
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', upload.url);
+    xhr.upload.onprogress = (e) => {
+      if (!e.lengthComputable) return;
+      row.progress(e.loaded / e.total);
+      row.state(`Uploading ${Math.round((100 * e.loaded) / e.total)}%`);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) return resolve();
+      // S3 answers XML; its Code and Message say what the policy refused.
+      const doc = xhr.responseXML || new DOMParser().parseFromString(xhr.responseText || '', 'application/xml');
+      const code = doc.querySelector('Code')?.textContent || `http_${xhr.status}`;
+      const message = doc.querySelector('Message')?.textContent || 'the upload was refused';
+      reject(code === 'EntityTooLarge'
+        ? new APIError('too_large', 'the file is larger than declared')
+        : new APIError('upload_refused', `S3 refused the upload: ${code}: ${message}`));
+    };
+    xhr.onerror = () => reject(new APIError('network', 'the upload to S3 failed (network or CORS)'));
+    xhr.send(form);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Poll with backoff: quick at first (a small image is read in about a
+// second), then slower, capped at 5 s.
+async function poll(statusUrl, row) {
+  let delay = 250;
+  for (;;) {
+    const s = await call(statusUrl);
+    if (s.status === 'done' || s.status === 'failed') return s;
+    if (s.status === 'processing') {
+      const p = s.progress;
+      row.state(p && p.pages > 1 ? `Reading page ${p.pagesDone + 1} of ${p.pages}…` : 'Reading…');
+    } else {
+      row.state('Waiting for the file to be picked up…');
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 1.5, 5000);
+  }
+}
+
+function showResult(row, file, status) {
+  const { li } = row;
+  const r = status.result;
+  li.classList.add('done');
+  row.state(status.cached ? 'Done (already read before)' : 'Done');
+  $('.conf', li).textContent = `Mean confidence ${(100 * r.confidence).toFixed(1)}% · ${r.pages.length} page${r.pages.length === 1 ? '' : 's'}`;
+  $('.text', li).textContent = r.text;
+  $('.copy', li).onclick = async (e) => {
+    await navigator.clipboard.writeText(r.text).catch(() => {});
+    e.target.textContent = 'Copied';
+  };
+  $('.json', li).onclick = () => {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([JSON.stringify(status, null, 2)], { type: 'application/json' }));
+    a.download = `${file.name.replace(/\.[^.]+$/, '')}.ocr.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  };
+  drawPage(li, file, r.pages[0]);
+  $('.result', li).hidden = false;
+}
+
+// The first page's image with its lines boxed. Browsers show PNG, JPEG,
+// GIF, WebP and BMP themselves (with EXIF orientation applied, as the
+// service does); TIFF and PDF get the text only. Boxes are placed in
+// percent of the page, so they follow the image's displayed size.
+function drawPage(li, file, page) {
+  const holder = $('.page', li);
+  const showable = /^image\/(png|jpeg|gif|webp|bmp)$/.test(file.type || guessType(file.name));
+  if (!showable || !page || !page.width || !page.height) {
+    holder.remove();
+    $('.cols', li).classList.add('single');
+    return;
+  }
+  const img = $('img', holder);
+  img.src = URL.createObjectURL(file);
+  img.alt = `Page 1 of ${file.name}`;
+  const boxes = $('.boxes', holder);
+  for (const line of page.lines || []) {
+    const [x0, y0, x1, y1] = line.bbox;
+    const box = document.createElement('div');
+    box.className = 'line-box' + (line.confidence < LOW_CONFIDENCE ? ' low' : '');
+    box.style.left = `${(100 * x0) / page.width}%`;
+    box.style.top = `${(100 * y0) / page.height}%`;
+    box.style.width = `${(100 * (x1 - x0)) / page.width}%`;
+    box.style.height = `${(100 * (y1 - y0)) / page.height}%`;
+    box.title = `${line.text} (${(100 * line.confidence).toFixed(0)}%)`;
+    boxes.append(box);
+  }
+}
+
+// --- picking and dropping ---------------------------------------------------
+
+const drop = $('#drop');
+const input = $('#file-input');
+const take = (files) => { for (const f of files) processFile(f); };
+
+drop.addEventListener('click', () => input.click());
+drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); input.click(); } });
+input.addEventListener('change', () => { take(input.files); input.value = ''; });
+for (const type of ['dragenter', 'dragover']) {
+  drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add('over'); });
+}
+for (const type of ['dragleave', 'drop']) {
+  drop.addEventListener(type, () => drop.classList.remove('over'));
+}
+drop.addEventListener('drop', (e) => { e.preventDefault(); take(e.dataTransfer.files); });
+
+loadInfo();
