@@ -81,8 +81,19 @@ build-UploadFunction:
 build-StatusFunction:
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/status
 
+# The process function links Tesseract, Leptonica, their image codecs,
+# libstdc++, libgomp and glibc statically, so it runs on Amazon Linux 2023
+# (glibc 2.34, GCC 11), whose libraries are older than Debian's, and in an
+# empty root filesystem (internal/portable shows both). The s3ocr_static tag
+# adds stubs for the libcurl and libarchive calls in libtesseract.a that the
+# service never makes (internal/tesseract/static.go); netgo and osusergo keep
+# glibc's NSS, which a static binary cannot load, out of name resolution.
+STATIC_LIBS := -ltesseract -lleptonica -ltiff -lwebpmux -lwebp -lgif -lopenjp2 -lpng -ljpeg -ljbig -lLerc -ldeflate -lzstd -llzma -lz -lgomp -lstdc++ -lm -lpthread -ldl
+PROCESS_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc,s3ocr_static,netgo,osusergo \
+  -ldflags='$(LDFLAGS) -linkmode external -extldflags "-static $(STATIC_LIBS)"'
+
 build-ProcessFunction:
-	CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/process
+	CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(PROCESS_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/process
 
 lambda: ## build every function's bootstrap into dist/ without SAM
 	$(MAKE) build-UploadFunction ARTIFACTS_DIR=$(DIST)/upload
