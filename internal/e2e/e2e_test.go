@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	}
 	s, err := localstack.Start(ctx, localstack.Options{
 		Static: web,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Log:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		// Lambda retries after about 1 and 2 minutes, with claims lasting 30 s;
 		// the same proportions, scaled down.
 		RetryBackoff:  []time.Duration{time.Second, 3 * time.Second},
