@@ -6,12 +6,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +30,7 @@ func main() {
 	dir := flag.String("dir", "", "directory for data and logs (default: a temporary directory, removed on exit)")
 	web := flag.String("web", "web", "directory of the browser page served at /, if it exists")
 	origins := flag.String("origins", "", "comma-separated CORS origins (default: the API's own)")
+	envVars := flag.String("env-vars", "", "write the functions' environment as sam local invoke --env-vars JSON to this file (default: sam-env.json in the data directory)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -64,7 +67,43 @@ The functions' environment (for sam local invoke or go run):
 	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TABLE_NAME", "BUCKET_NAME", "TESSDATA_PREFIX", "OCR_LANGUAGES"} {
 		fmt.Printf("  export %s=%s\n", k, stack.Env[k])
 	}
+	path := *envVars
+	if path == "" {
+		path = filepath.Join(stack.Dir, "sam-env.json")
+	}
+	if err := writeSAMEnv(path, stack.Env); err != nil {
+		fmt.Fprintln(os.Stderr, "s3ocr-dev:", err)
+	} else {
+		fmt.Printf(`
+With SAM and Docker, the built functions run against this stack:
+  sam build && sam local invoke ProcessFunction -e events/s3-put.json \
+    --env-vars %s --docker-network host
+`, path)
+	}
 	fmt.Println("\nCtrl-C stops everything.")
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nstopping…")
+}
+
+// writeSAMEnv writes the stack's endpoints and settings in the form of
+// `sam local invoke --env-vars`: one object per function's logical id. The
+// process function keeps the template's TESSDATA_PREFIX, which points into
+// its layer.
+func writeSAMEnv(path string, env map[string]string) error {
+	vars := map[string]map[string]string{}
+	for _, fn := range []string{"UploadFunction", "ProcessFunction", "StatusFunction"} {
+		m := map[string]string{}
+		for k, v := range env {
+			if fn == "ProcessFunction" && k == "TESSDATA_PREFIX" {
+				continue
+			}
+			m[k] = v
+		}
+		vars[fn] = m
+	}
+	b, err := json.MarshalIndent(vars, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
