@@ -70,7 +70,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !pathMatched && g.Static != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		g.Static.ServeHTTP(w, r)
+		// What the page does not have is an unknown route, answered in JSON
+		// like every other API error.
+		sw := &staticWriter{ResponseWriter: w}
+		g.Static.ServeHTTP(sw, r)
+		if sw.notFound {
+			writeError(w, http.StatusNotFound, ocr.ENOTFOUND, "no route "+r.Method+" "+r.URL.Path)
+		}
 		return
 	}
 	if pathMatched {
@@ -201,4 +207,33 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, code, msg)
+}
+
+// staticWriter passes a static handler's answer through, except a 404,
+// which it swallows so that the gateway can answer it in JSON.
+type staticWriter struct {
+	http.ResponseWriter
+	notFound, wrote bool
+}
+
+func (w *staticWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	if code == http.StatusNotFound {
+		w.notFound = true
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *staticWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.notFound {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
 }
