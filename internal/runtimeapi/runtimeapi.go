@@ -1,0 +1,485 @@
+// Package runtimeapi runs a built Lambda bootstrap on this machine the way
+// Lambda (and `sam local invoke`) runs it: as a child process that fetches
+// events from the Lambda Runtime API and posts back responses or errors.
+//
+// It implements the documented API
+// (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html):
+// GET /2018-06-01/runtime/invocation/next with the Lambda-Runtime-* headers
+// and the deadline, POST …/invocation/{id}/response and …/error, and POST
+// …/runtime/init/error. It is written here because the Runtime Interface
+// Emulator's Go module is not served by the module proxy this project
+// builds from, and because tests need what the emulator does not offer: a
+// chroot for the process, the init duration of each cold start, and the
+// process's logs.
+//
+// Like Lambda, a Function handles one event at a time, kills the process at
+// the deadline, and starts a new process (a cold start) for the next event
+// after a timeout, a crash or an init error.
+package runtimeapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// MaxResponseBytes is Lambda's limit on a synchronous response.
+const MaxResponseBytes = 6 << 20
+
+const prefix = "/2018-06-01/runtime"
+
+// Function is a bootstrap run under the Runtime API. Set the fields, then
+// call Invoke; Close stops the process and the API server.
+type Function struct {
+	Path     string            // the bootstrap; a path inside Chroot when Chroot is set
+	Chroot   string            // root directory for the process ("" = none; needs root)
+	Dir      string            // working directory; default /var/task in a chroot, else Path's directory
+	Env      map[string]string // the function's own environment, over Lambda's
+	Name     string            // function name; default "function"
+	MemoryMB int               // AWS_LAMBDA_FUNCTION_MEMORY_SIZE; default 128
+	Timeout  time.Duration     // per invocation; default 3s, as Lambda's
+	Stdout   io.Writer         // the process's stdout (its logs); default discarded
+	Stderr   io.Writer         // the process's stderr; default discarded
+
+	invokeMu sync.Mutex // one invocation at a time, as in a Lambda execution environment
+
+	mu      sync.Mutex
+	ln      net.Listener
+	srv     *http.Server
+	proc    *process
+	next    chan *invocation
+	pending map[string]*invocation
+}
+
+// Result is what one invocation produced.
+type Result struct {
+	RequestID    string
+	Payload      []byte         // the response, when the function succeeded
+	Error        *FunctionError // the error the function (or the harness) reported
+	TimedOut     bool
+	ColdStart    bool          // a new process was started for this invocation
+	InitDuration time.Duration // process start to its first /next (cold starts only)
+	Duration     time.Duration // event handed to the function to its answer
+}
+
+// FunctionError is the error document of the Runtime API.
+type FunctionError struct {
+	Type       string   `json:"errorType"`
+	Message    string   `json:"errorMessage"`
+	StackTrace []string `json:"stackTrace,omitempty"`
+}
+
+func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
+
+type invocation struct {
+	id       string
+	payload  []byte
+	deadline time.Time
+	handed   time.Time
+	done     chan outcome // buffered: the first answer wins
+}
+
+type outcome struct {
+	payload []byte
+	err     *FunctionError
+	at      time.Time
+}
+
+type process struct {
+	cmd       *exec.Cmd
+	started   time.Time
+	firstNext time.Time     // set by the /next handler, under Function.mu
+	exited    chan struct{} // closed when the process has exited
+	initErr   chan *FunctionError
+	waitErr   error
+}
+
+// Invoke sends one event and waits for the function's answer, its error,
+// the deadline, or the process's end. The error is for the harness's own
+// failures (the process could not start, ctx ended); what the function did
+// is in the Result.
+func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
+	f.invokeMu.Lock()
+	defer f.invokeMu.Unlock()
+	if err := f.serve(); err != nil {
+		return Result{}, err
+	}
+	var res Result
+	inv := &invocation{
+		id:       newRequestID(),
+		payload:  payload,
+		deadline: time.Now().Add(f.timeout()),
+		done:     make(chan outcome, 1),
+	}
+	res.RequestID = inv.id
+	f.mu.Lock()
+	f.pending[inv.id] = inv
+	p := f.proc
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.pending, inv.id)
+		f.mu.Unlock()
+		select { // not taken by the process: drop it from the queue
+		case <-f.next:
+		default:
+		}
+	}()
+	f.next <- inv
+
+	timer := time.NewTimer(time.Until(inv.deadline))
+	defer timer.Stop()
+	for {
+		if p == nil {
+			var err error
+			if p, err = f.start(); err != nil {
+				return res, err
+			}
+			res.ColdStart = true
+		}
+		select {
+		case o := <-inv.done:
+			res.Payload, res.Error = o.payload, o.err
+			res.Duration = o.at.Sub(inv.handedAt(f))
+		case e := <-p.initErr:
+			res.Error = e
+			f.stop(p)
+		case <-p.exited:
+			f.stop(p)
+			if inv.handedAt(f).IsZero() && p.initialised(f) && !res.ColdStart {
+				// A warm process ended between events, before it took
+				// this one (a runtime exits after reporting an error):
+				// Lambda gives the event to a new execution environment.
+				p = nil
+				continue
+			}
+			res.Error = &FunctionError{Type: "Runtime.ExitError", Message: fmt.Sprintf("RequestId: %s Error: Runtime exited: %v", inv.id, p.waitErr)}
+		case <-timer.C:
+			res.TimedOut = true
+			res.Error = &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", inv.id, f.timeout().Seconds())}
+			res.Duration = f.timeout()
+			f.stop(p)
+		case <-ctx.Done():
+			f.stop(p)
+			return res, ctx.Err()
+		}
+		break
+	}
+	if res.ColdStart {
+		f.mu.Lock()
+		if !p.firstNext.IsZero() {
+			res.InitDuration = p.firstNext.Sub(p.started)
+		}
+		f.mu.Unlock()
+	}
+	return res, nil
+}
+
+func (inv *invocation) handedAt(f *Function) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return inv.handed
+}
+
+// initialised reports whether the process got as far as asking for an
+// event.
+func (p *process) initialised(f *Function) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !p.firstNext.IsZero()
+}
+
+// PID is the running process's id, 0 when none runs.
+func (f *Function) PID() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.proc == nil {
+		return 0
+	}
+	return f.proc.cmd.Process.Pid
+}
+
+// Addr is the Runtime API's host:port (AWS_LAMBDA_RUNTIME_API), once an
+// invocation has started the server.
+func (f *Function) Addr() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ln == nil {
+		return ""
+	}
+	return f.ln.Addr().String()
+}
+
+// Close stops the process and the API server.
+func (f *Function) Close() error {
+	f.mu.Lock()
+	p, srv := f.proc, f.srv
+	f.mu.Unlock()
+	if p != nil {
+		f.stop(p)
+	}
+	if srv != nil {
+		return srv.Close()
+	}
+	return nil
+}
+
+func (f *Function) timeout() time.Duration {
+	if f.Timeout > 0 {
+		return f.Timeout
+	}
+	return 3 * time.Second
+}
+
+func (f *Function) serve() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.srv != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	f.ln, f.next, f.pending = ln, make(chan *invocation, 1), map[string]*invocation{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+prefix+"/invocation/next", f.handleNext)
+	mux.HandleFunc("POST "+prefix+"/invocation/{id}/response", f.handleResponse)
+	mux.HandleFunc("POST "+prefix+"/invocation/{id}/error", f.handleError)
+	mux.HandleFunc("POST "+prefix+"/init/error", f.handleInitError)
+	f.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go f.srv.Serve(ln)
+	return nil
+}
+
+// start starts the bootstrap with the environment Lambda gives a
+// provided.al2023 function.
+func (f *Function) start() (*process, error) {
+	name := f.Name
+	if name == "" {
+		name = "function"
+	}
+	mem := f.MemoryMB
+	if mem == 0 {
+		mem = 128
+	}
+	env := map[string]string{
+		"AWS_LAMBDA_RUNTIME_API":          f.Addr(),
+		"AWS_LAMBDA_FUNCTION_NAME":        name,
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(mem),
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + name,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + newRequestID()[:32],
+		"AWS_EXECUTION_ENV":               "AWS_Lambda_provided.al2023",
+		"AWS_REGION":                      "us-east-1",
+		"AWS_DEFAULT_REGION":              "us-east-1",
+		"_HANDLER":                        "bootstrap",
+		"LAMBDA_TASK_ROOT":                "/var/task",
+		"LAMBDA_RUNTIME_DIR":              "/var/runtime",
+		"TZ":                              ":UTC",
+		"LANG":                            "en_US.UTF-8",
+		"PATH":                            "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+		"LD_LIBRARY_PATH":                 "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+	}
+	for k, v := range f.Env {
+		env[k] = v
+	}
+	if r, ok := f.Env["AWS_REGION"]; ok && f.Env["AWS_DEFAULT_REGION"] == "" {
+		env["AWS_DEFAULT_REGION"] = r
+	}
+	cmd := exec.Command(f.Path)
+	cmd.Env = sortedEnv(env)
+	cmd.Dir = f.Dir
+	if cmd.Dir == "" {
+		cmd.Dir = filepath.Dir(f.Path)
+		if f.Chroot != "" {
+			cmd.Dir = "/var/task"
+		}
+	}
+	cmd.Stdout, cmd.Stderr = orDiscard(f.Stdout), orDiscard(f.Stderr)
+	// Its own process group, so that a kill also ends what it started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: f.Chroot, Setpgid: true}
+	p := &process{cmd: cmd, exited: make(chan struct{}), initErr: make(chan *FunctionError, 1)}
+	p.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", f.Path, err)
+	}
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	f.mu.Lock()
+	f.proc = p
+	f.mu.Unlock()
+	return p, nil
+}
+
+// stop kills p's process group and waits for it to end.
+func (f *Function) stop(p *process) {
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.exited
+	f.mu.Lock()
+	if f.proc == p {
+		f.proc = nil
+	}
+	f.mu.Unlock()
+}
+
+func (f *Function) handleNext(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	if p := f.proc; p != nil && p.firstNext.IsZero() {
+		p.firstNext = time.Now()
+	}
+	f.mu.Unlock()
+	var inv *invocation
+	select {
+	case inv = <-f.next:
+	case <-r.Context().Done():
+		return
+	}
+	f.mu.Lock()
+	inv.handed = time.Now()
+	f.mu.Unlock()
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+	h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:"+f.nameOr())
+	hexID := strings.ReplaceAll(inv.id, "-", "")
+	h.Set("Lambda-Runtime-Trace-Id", fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), hexID[:24], hexID[16:]))
+	w.Write(inv.payload)
+}
+
+func (f *Function) nameOr() string {
+	if f.Name == "" {
+		return "function"
+	}
+	return f.Name
+}
+
+// pendingFor finds the invocation a response names, or answers 400 as
+// Lambda does for an unknown request id.
+func (f *Function) pendingFor(w http.ResponseWriter, r *http.Request) *invocation {
+	f.mu.Lock()
+	inv := f.pending[r.PathValue("id")]
+	f.mu.Unlock()
+	if inv == nil {
+		apiError(w, http.StatusBadRequest, "InvalidRequestID", "no invocation "+strconv.Quote(r.PathValue("id"))+" is waiting for an answer")
+	}
+	return inv
+}
+
+func (f *Function) handleResponse(w http.ResponseWriter, r *http.Request) {
+	inv := f.pendingFor(w, r)
+	if inv == nil {
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxResponseBytes+1))
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "InvalidRequest", err.Error())
+		return
+	}
+	if len(body) > MaxResponseBytes {
+		deliver(inv, outcome{err: &FunctionError{Type: "Function.ResponseSizeTooLarge", Message: fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxResponseBytes)}})
+		apiError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", fmt.Sprintf("the response is over %d bytes", MaxResponseBytes))
+		return
+	}
+	deliver(inv, outcome{payload: body})
+	accepted(w)
+}
+
+func (f *Function) handleError(w http.ResponseWriter, r *http.Request) {
+	inv := f.pendingFor(w, r)
+	if inv == nil {
+		return
+	}
+	deliver(inv, outcome{err: readError(r)})
+	accepted(w)
+}
+
+func (f *Function) handleInitError(w http.ResponseWriter, r *http.Request) {
+	e := readError(r)
+	f.mu.Lock()
+	p := f.proc
+	f.mu.Unlock()
+	if p != nil {
+		select {
+		case p.initErr <- e:
+		default:
+		}
+	}
+	accepted(w)
+}
+
+// readError reads an error document; its type comes from the body, else
+// from Lambda-Runtime-Function-Error-Type.
+func readError(r *http.Request) *FunctionError {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	e := &FunctionError{}
+	if err := json.Unmarshal(body, e); err != nil || (e.Type == "" && e.Message == "") {
+		e = &FunctionError{Message: strings.TrimSpace(string(body))}
+	}
+	if e.Type == "" {
+		e.Type = r.Header.Get("Lambda-Runtime-Function-Error-Type")
+	}
+	if e.Type == "" {
+		e.Type = "Unhandled"
+	}
+	return e
+}
+
+func deliver(inv *invocation, o outcome) {
+	o.at = time.Now()
+	select {
+	case inv.done <- o:
+	default: // answered already
+	}
+}
+
+func accepted(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, `{"status":"OK"}`)
+}
+
+func apiError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(FunctionError{Type: typ, Message: msg})
+}
+
+func newRequestID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	s := hex.EncodeToString(b)
+	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}
+
+func sortedEnv(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}

@@ -1,0 +1,313 @@
+package runtimeapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// echoBin is testdata/echo built as a static provided.al2023 bootstrap.
+var echoBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "runtimeapi-")
+	if err != nil {
+		panic(err)
+	}
+	echoBin = filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", echoBin, "./testdata/echo")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build echo: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type answer struct {
+	Echo        string `json:"echo"`
+	RequestID   string `json:"requestId"`
+	DeadlineMs  int64  `json:"deadlineMs"`
+	FunctionArn string `json:"functionArn"`
+	PID         int    `json:"pid"`
+	Env         string `json:"env"`
+	Blob        string `json:"blob"`
+}
+
+func newFunction(t *testing.T, timeout time.Duration) (*Function, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	f := &Function{Path: echoBin, Name: "echo", Timeout: timeout, MemoryMB: 512, Stdout: logs, Stderr: logs,
+		Env: map[string]string{"CUSTOM": "yes", "AWS_REGION": "eu-west-1"}}
+	t.Cleanup(func() { f.Close() })
+	return f, logs
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func invoke(t *testing.T, f *Function, event string) (Result, answer) {
+	t.Helper()
+	res, err := f.Invoke(context.Background(), []byte(event))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a answer
+	if res.Error == nil {
+		if err := json.Unmarshal(res.Payload, &a); err != nil {
+			t.Fatalf("payload %q: %v", res.Payload, err)
+		}
+	}
+	return res, a
+}
+
+func TestInvoke_ColdThenWarmWithLambdaContext(t *testing.T) {
+	f, logs := newFunction(t, 5*time.Second)
+	before := time.Now()
+	res, a := invoke(t, f, `{"do":"echo","echo":"hi"}`)
+	if res.Error != nil || a.Echo != "hi" {
+		t.Fatalf("result %+v %+v", res, a)
+	}
+	if !res.ColdStart || res.InitDuration <= 0 || res.InitDuration > 5*time.Second {
+		t.Errorf("first invocation: cold %v, init %v", res.ColdStart, res.InitDuration)
+	}
+	if a.RequestID != res.RequestID || len(a.RequestID) != 36 {
+		t.Errorf("function saw request id %q, harness sent %q", a.RequestID, res.RequestID)
+	}
+	// The deadline the function sees is the invocation's timeout from now.
+	dl := time.UnixMilli(a.DeadlineMs)
+	if dl.Before(before.Add(4*time.Second)) || dl.After(time.Now().Add(5*time.Second)) {
+		t.Errorf("deadline %v, want about 5 s after %v", dl, before)
+	}
+	if a.FunctionArn != "arn:aws:lambda:us-east-1:000000000000:function:echo" {
+		t.Errorf("function ARN %q", a.FunctionArn)
+	}
+
+	res2, a2 := invoke(t, f, `{"do":"echo","echo":"again"}`)
+	if res2.Error != nil || a2.Echo != "again" || res2.ColdStart || res2.InitDuration != 0 {
+		t.Errorf("warm invocation %+v %+v", res2, a2)
+	}
+	if a2.PID != a.PID || a.PID != f.PID() {
+		t.Errorf("warm invocation ran in process %d, first in %d (harness says %d)", a2.PID, a.PID, f.PID())
+	}
+	if res2.RequestID == res.RequestID {
+		t.Error("request ids repeat")
+	}
+	if !strings.Contains(logs.String(), "handling echo") {
+		t.Errorf("function's stdout not captured: %q", logs.String())
+	}
+}
+
+func TestInvoke_EnvironmentIsLambdas(t *testing.T) {
+	f, _ := newFunction(t, 5*time.Second)
+	_, a := invoke(t, f, `{"do":"env"}`)
+	env := map[string]string{}
+	for _, kv := range strings.Split(a.Env, "\n") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	for k, want := range map[string]string{
+		"AWS_LAMBDA_RUNTIME_API":          f.Addr(),
+		"AWS_LAMBDA_FUNCTION_NAME":        "echo",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+		"_HANDLER":                        "bootstrap",
+		"LAMBDA_TASK_ROOT":                "/var/task",
+		"AWS_REGION":                      "eu-west-1",
+		"AWS_DEFAULT_REGION":              "eu-west-1",
+		"CUSTOM":                          "yes",
+	} {
+		if env[k] != want {
+			t.Errorf("%s = %q, want %q", k, env[k], want)
+		}
+	}
+	if !strings.HasSuffix(env["LD_LIBRARY_PATH"], ":/opt/lib") || !strings.HasSuffix(env["PATH"], ":/opt/bin") {
+		t.Errorf("PATH %q, LD_LIBRARY_PATH %q: not Lambda's", env["PATH"], env["LD_LIBRARY_PATH"])
+	}
+}
+
+func TestInvoke_FunctionErrorsAndPanics(t *testing.T) {
+	f, _ := newFunction(t, 5*time.Second)
+	res, _ := invoke(t, f, `{"do":"error"}`)
+	if res.Error == nil || res.Error.Message != "asked to fail" || res.Error.Type != "errorString" {
+		t.Errorf("error result %+v", res.Error)
+	}
+	res, _ = invoke(t, f, `{"do":"panic"}`)
+	if res.Error == nil || !strings.Contains(res.Error.Message, "asked to panic") || len(res.Error.StackTrace) == 0 && res.Error.Type == "" {
+		t.Errorf("panic result %+v", res.Error)
+	}
+	// aws-lambda-go reports a panic and exits; the next event cold-starts.
+	res, a := invoke(t, f, `{"do":"echo","echo":"after"}`)
+	if res.Error != nil || a.Echo != "after" {
+		t.Errorf("after a panic: %+v %+v", res, a)
+	}
+}
+
+func TestInvoke_DeadlineKillsAndTheNextEventStartsAFreshProcess(t *testing.T) {
+	f, _ := newFunction(t, 700*time.Millisecond)
+	_, first := invoke(t, f, `{"do":"echo"}`)
+	start := time.Now()
+	res, _ := invoke(t, f, `{"do":"sleep"}`)
+	if !res.TimedOut || res.Error == nil || res.Error.Type != "Sandbox.Timedout" || !strings.Contains(res.Error.Message, "Task timed out after 0.70 seconds") {
+		t.Fatalf("sleeping past the deadline: %+v", res)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("the harness waited %v for a 700 ms deadline", waited)
+	}
+	if f.PID() != 0 {
+		t.Error("the timed-out process still runs")
+	}
+	res, a := invoke(t, f, `{"do":"echo","echo":"fresh"}`)
+	if res.Error != nil || !res.ColdStart || a.PID == first.PID {
+		t.Errorf("after a timeout: cold %v, pid %d (was %d), %+v", res.ColdStart, a.PID, first.PID, res.Error)
+	}
+}
+
+func TestInvoke_ExitMidInvocationIsAnExitError(t *testing.T) {
+	f, _ := newFunction(t, 5*time.Second)
+	res, _ := invoke(t, f, `{"do":"exit"}`)
+	if res.Error == nil || res.Error.Type != "Runtime.ExitError" || !strings.Contains(res.Error.Message, "exit status 7") {
+		t.Fatalf("exit: %+v", res.Error)
+	}
+	if res, a := invoke(t, f, `{"do":"echo","echo":"x"}`); res.Error != nil || !res.ColdStart || a.Echo != "x" {
+		t.Errorf("after exit: %+v", res)
+	}
+}
+
+func TestInvoke_InitFailures(t *testing.T) {
+	for _, mode := range []string{"exit", "report"} {
+		t.Run(mode, func(t *testing.T) {
+			f, logs := newFunction(t, 5*time.Second)
+			f.Env["ECHO_FAIL_INIT"] = mode
+			res, _ := invoke(t, f, `{"do":"echo"}`)
+			switch mode {
+			case "exit":
+				if res.Error == nil || res.Error.Type != "Runtime.ExitError" || !strings.Contains(logs.String(), "failing on purpose") {
+					t.Errorf("init exit: %+v, logs %q", res.Error, logs.String())
+				}
+			case "report":
+				if res.Error == nil || res.Error.Type != "Config.Missing" || res.Error.Message != "TABLE_NAME is not set" {
+					t.Errorf("init error: %+v", res.Error)
+				}
+			}
+			if f.PID() != 0 {
+				t.Error("the failed process still runs")
+			}
+		})
+	}
+}
+
+func TestInvoke_ResponseOverSixMBIsRefused(t *testing.T) {
+	f, _ := newFunction(t, 10*time.Second)
+	res, _ := invoke(t, f, fmt.Sprintf(`{"do":"big","size":%d}`, MaxResponseBytes))
+	if res.Error == nil || res.Error.Type != "Function.ResponseSizeTooLarge" {
+		t.Errorf("oversized response: %+v", res.Error)
+	}
+	res, a := invoke(t, f, `{"do":"big","size":1000}`)
+	if res.Error != nil || len(a.Blob) != 1000 {
+		t.Errorf("a small response after a big one: %+v", res.Error)
+	}
+}
+
+func TestInvoke_ConcurrentCallsAreServedOneAtATime(t *testing.T) {
+	f, _ := newFunction(t, 10*time.Second)
+	var wg sync.WaitGroup
+	pids := make([]int, 4)
+	errs := make([]error, 4)
+	for i := range pids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := f.Invoke(context.Background(), []byte(fmt.Sprintf(`{"do":"echo","echo":"%d"}`, i)))
+			var a answer
+			if err == nil && res.Error == nil {
+				err = json.Unmarshal(res.Payload, &a)
+			}
+			if err == nil && a.Echo != fmt.Sprint(i) {
+				err = fmt.Errorf("answer %q to event %d", a.Echo, i)
+			}
+			pids[i], errs[i] = a.PID, err
+		}()
+	}
+	wg.Wait()
+	for i := range pids {
+		if errs[i] != nil || pids[i] != pids[0] {
+			t.Errorf("invocation %d: pid %d (first %d), %v", i, pids[i], pids[0], errs[i])
+		}
+	}
+}
+
+func TestAPI_UnknownRequestIDsAreRefused(t *testing.T) {
+	f, _ := newFunction(t, 5*time.Second)
+	invoke(t, f, `{"do":"echo"}`) // starts the server
+	for _, path := range []string{"/invocation/nope/response", "/invocation/nope/error"} {
+		resp, err := http.Post("http://"+f.Addr()+prefix+path, "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e FunctionError
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || e.Type != "InvalidRequestID" {
+			t.Errorf("POST %s = %d %+v", path, resp.StatusCode, e)
+		}
+	}
+	resp, err := http.Get("http://" + f.Addr() + prefix + "/invocation/nope/response")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET on a response path = %d", resp.StatusCode)
+	}
+}
+
+// TestChroot_StaticBootstrapRunsInAnEmptyRoot runs the bootstrap alone in
+// an empty directory as its root, as internal/portable does with the real
+// function.
+func TestChroot_StaticBootstrapRunsInAnEmptyRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chroot needs root")
+	}
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "var", "task"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(echoBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "var", "task", "bootstrap"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := newFunction(t, 5*time.Second)
+	f.Path, f.Chroot = "/var/task/bootstrap", root
+	res, a := invoke(t, f, `{"do":"echo","echo":"rooted"}`)
+	if res.Error != nil || a.Echo != "rooted" {
+		t.Fatalf("in a chroot: %+v %+v", res.Error, a)
+	}
+}
