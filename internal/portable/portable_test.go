@@ -1,0 +1,401 @@
+// Package portable shows that the Lambda artifacts need nothing from the
+// machine they run on: the process function's bootstrap and the Tesseract
+// layer, built by the Makefile exactly as `sam build` builds them, run in an
+// otherwise empty root filesystem (no /lib, no /usr) under a Lambda Runtime
+// API harness, read real documents from the local MinIO and store their
+// results in the local dynalite. Amazon Linux 2023's libraries are older
+// than Debian's, so an artifact that used the build machine's libraries
+// would fail there; in an empty root it fails here first.
+package portable
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3ocr/s3ocr/internal/localstack"
+	"github.com/s3ocr/s3ocr/internal/runtimeapi"
+	"github.com/s3ocr/s3ocr/internal/service"
+)
+
+// lambdaLimit is Lambda's limit on a function and its layers, unzipped.
+const lambdaLimit = 250 << 20
+
+// skipOrFail skips when the machine cannot run the test, or fails under
+// S3OCR_REQUIRE_TOOLS=1 (make test), where make tools installed everything.
+func skipOrFail(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("S3OCR_REQUIRE_TOOLS") == "1" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// build runs the Makefile's SAM build targets into dir, as sam build does.
+func build(t *testing.T, root, dir string) (fn, layer string) {
+	t.Helper()
+	fn, layer = filepath.Join(dir, "process"), filepath.Join(dir, "layer")
+	for _, target := range []string{"build-ProcessFunction ARTIFACTS_DIR=" + fn, "build-TesseractLayer ARTIFACTS_DIR=" + layer} {
+		cmd := exec.Command("make", append([]string{"-s", "-C", root}, strings.Fields(target)...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make %s: %v\n%s", target, err, out)
+		}
+	}
+	return fn, layer
+}
+
+// emptyRoot makes a root filesystem holding only what Lambda gives a
+// provided.al2023 function of ours: the function at /var/task, the layer at
+// /opt, a writable /tmp, and /dev/null.
+func emptyRoot(t *testing.T, fn, layer string) string {
+	t.Helper()
+	root := t.TempDir()
+	copyTree(t, fn, filepath.Join(root, "var", "task"))
+	copyTree(t, layer, filepath.Join(root, "opt"))
+	for _, d := range []string{"tmp", "dev"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o1777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mknod(filepath.Join(root, "dev", "null"), syscall.S_IFCHR|0o666, int(mkdev(1, 3))); err != nil {
+		t.Fatalf("mknod /dev/null: %v", err)
+	}
+	var found []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && p != root && filepath.Dir(p) == root {
+			found = append(found, d.Name())
+		}
+		return nil
+	})
+	if strings.Join(found, " ") != "dev opt tmp var" {
+		t.Fatalf("root holds %v", found)
+	}
+	return root
+}
+
+func mkdev(major, minor uint64) uint64 {
+	return (major&0xfff)<<8 | (major&^0xfff)<<32 | minor&0xff | (minor&^0xff)<<12
+}
+
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	if out, err := exec.Command("mkdir", "-p", to).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if out, err := exec.Command("cp", "-a", from+"/.", to).CombinedOutput(); err != nil {
+		t.Fatalf("cp %s: %v %s", from, err, out)
+	}
+}
+
+func treeSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// interpreter is an ELF executable's PT_INTERP, "" for a static one.
+func interpreter(t *testing.T, path string) string {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b, err := io.ReadAll(p.Open())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.TrimRight(string(b), "\x00")
+		}
+	}
+	return ""
+}
+
+func TestArtifacts_AreSelfContainedAndSmall(t *testing.T) {
+	_, fn, layer := artifacts(t)
+	if in := interpreter(t, filepath.Join(fn, "bootstrap")); in != "" {
+		t.Errorf("bootstrap asks for the dynamic loader %s; it must be static", in)
+	}
+	for _, tool := range []string{"pdftoppm", "pdfinfo", "pdftotext", "tiffcp"} {
+		if in := interpreter(t, filepath.Join(layer, "bin", tool)); !strings.HasPrefix(in, "/opt/lib/s3ocr/") {
+			t.Errorf("layer's %s uses the loader %q, not the layer's own", tool, in)
+		}
+	}
+	for _, lang := range []string{"eng", "osd"} {
+		if _, err := os.Stat(filepath.Join(layer, "share", "tessdata", lang+".traineddata")); err != nil {
+			t.Errorf("layer lacks %s.traineddata", lang)
+		}
+	}
+	fnSize, layerSize := treeSize(t, fn), treeSize(t, layer)
+	t.Logf("unzipped: function %.1f MB, layer %.1f MB, together %.1f MB of Lambda's 250 MB",
+		float64(fnSize)/1e6, float64(layerSize)/1e6, float64(fnSize+layerSize)/1e6)
+	if fnSize+layerSize > lambdaLimit/2 {
+		t.Errorf("function and layer take %d bytes unzipped, over half of Lambda's limit", fnSize+layerSize)
+	}
+}
+
+// artifacts builds the function and the layer once for the package's tests.
+var built struct{ dir, fn, layer string }
+
+func artifacts(t *testing.T) (root, fn, layer string) {
+	t.Helper()
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range []string{"make", "patchelf", "readelf"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			skipOrFail(t, "portable: %s missing (make tools installs it)", tool)
+		}
+	}
+	if built.fn == "" {
+		built.dir = tempDirs.new(t)
+		built.fn, built.layer = build(t, root, built.dir)
+	}
+	return root, built.fn, built.layer
+}
+
+// tempDirs are removed by TestMain, after every test that shares them.
+var tempDirs dirs
+
+type dirs []string
+
+func (d *dirs) new(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "s3ocr-portable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	*d = append(*d, dir)
+	return dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, d := range tempDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
+// TestLayerTools_RunInAnEmptyRoot runs each program the layer carries, on a
+// real document, with nothing but the layer at /opt.
+func TestLayerTools_RunInAnEmptyRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "portable: chroot needs root")
+	}
+	moduleRoot, fn, layer := artifacts(t)
+	rootfs := emptyRoot(t, fn, layer)
+	copyTree(t, filepath.Join(moduleRoot, "testdata"), filepath.Join(rootfs, "tmp", "in"))
+	for _, tc := range []struct {
+		args []string
+		want string // in stdout
+	}{
+		{[]string{"/opt/bin/pdfinfo", "/tmp/in/text.pdf"}, "Pages:"},
+		{[]string{"/opt/bin/pdftotext", "-raw", "/tmp/in/text.pdf", "-"}, "quick brown fox"},
+		{[]string{"/opt/bin/pdftoppm", "-r", "50", "-gray", "-f", "1", "-l", "1", "/tmp/in/scan.pdf"}, "P5\n"},
+		{[]string{"/opt/bin/tiffcp", "-c", "lzw", "/tmp/in/pages.tif", "/tmp/out.tif"}, ""},
+	} {
+		cmd := exec.Command(tc.args[0], tc.args[1:]...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: rootfs}
+		cmd.Dir = "/"
+		cmd.Env = []string{"PATH=/opt/bin", "LD_LIBRARY_PATH=/lib64:/usr/lib64:/opt/lib"} // Lambda's order
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%s: %v, stdout %.80q, stderr %s", strings.Join(tc.args, " "), err, out, stderr.String())
+		}
+	}
+	if st, err := os.Stat(filepath.Join(rootfs, "tmp", "out.tif")); err != nil || st.Size() == 0 {
+		t.Errorf("tiffcp wrote nothing: %v", err)
+	}
+}
+
+// TestBootstrap_RunsInAnEmptyRootAgainstRealServers is the portability proof
+// the packaging issue asks for.
+func TestBootstrap_RunsInAnEmptyRootAgainstRealServers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "portable: chroot needs root")
+	}
+	moduleRoot, fn, layer := artifacts(t)
+	rootfs := emptyRoot(t, fn, layer)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	stack, err := localstack.Start(ctx, localstack.Options{
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		if errors.Is(err, localstack.ErrToolMissing) {
+			skipOrFail(t, "portable: %v", err)
+		}
+		t.Fatal(err)
+	}
+	defer stack.Close()
+
+	// The chrooted function reads objects under its own prefix, where the
+	// stack's in-process functions receive no notifications: every result
+	// below was computed inside the empty root.
+	const prefix = "portable/"
+	docs := []struct{ file, contentType, want string }{
+		{"hello.png", "image/png", "Hello, world"},
+		{"scan.pdf", "application/pdf", "quick brown fox"}, // pdftoppm from the layer, then OCR
+		{"text.pdf", "application/pdf", "quick brown fox"}, // pdftotext from the layer
+		{"pages.tif", "image/tiff", "Hello, world"},        // several pages
+	}
+	var event events.S3Event
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		content, err := os.ReadFile(filepath.Join(moduleRoot, "testdata", d.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = createUpload(t, stack.APIURL, d.file, d.contentType, len(content))
+		key := prefix + ids[i]
+		if _, err := stack.S3.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(stack.Bucket), Key: aws.String(key),
+			Body: bytes.NewReader(content), ContentType: aws.String(d.contentType),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		event.Records = append(event.Records, events.S3EventRecord{
+			EventVersion: "2.1", EventSource: "aws:s3", AWSRegion: stack.Env["AWS_REGION"],
+			EventTime: time.Now().UTC(), EventName: "ObjectCreated:Put",
+			S3: events.S3Entity{
+				SchemaVersion: "1.0",
+				Bucket:        events.S3Bucket{Name: stack.Bucket, Arn: "arn:aws:s3:::" + stack.Bucket},
+				Object:        events.S3Object{Key: key, Size: int64(len(content))},
+			},
+		})
+	}
+	payload, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	env := map[string]string{
+		"UPLOAD_PREFIX":    prefix,
+		"TESSDATA_PREFIX":  "/opt/share/tessdata",
+		"OMP_THREAD_LIMIT": "1",
+	}
+	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION",
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TABLE_NAME", "BUCKET_NAME", "OCR_LANGUAGES", "RESULT_PREFIX"} {
+		if v, ok := stack.Env[k]; ok {
+			env[k] = v
+		}
+	}
+	var logs bytes.Buffer
+	res := invokeInRoot(t, ctx, rootfs, env, payload, &logs)
+	t.Logf("function log:\n%s", logs.String())
+	if res != "" {
+		t.Fatalf("invocation: %s", res)
+	}
+
+	for i, d := range docs {
+		st := status(t, stack.APIURL, ids[i])
+		if st.Status != "done" || st.Result == nil {
+			t.Errorf("%s: %s %+v", d.file, st.Status, st.Error)
+			continue
+		}
+		if st.Cached {
+			t.Errorf("%s: cached; the test needs a result computed in the empty root", d.file)
+		}
+		if !strings.Contains(st.Result.Text, d.want) {
+			t.Errorf("%s: text %q lacks %q", d.file, st.Result.Text, d.want)
+		}
+		t.Logf("%s: %d pages, confidence %.2f, engine %s %s", d.file, len(st.Result.Pages), st.Result.Confidence, st.Result.Engine.Name, st.Result.Engine.Version)
+	}
+}
+
+func createUpload(t *testing.T, api, filename, contentType string, size int) string {
+	t.Helper()
+	body, _ := json.Marshal(service.CreateUploadRequest{Filename: filename, ContentType: contentType, Size: int64(size), Languages: []string{"eng"}})
+	resp, err := http.Post(api+"/uploads", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out service.CreatedUpload
+	if resp.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST /uploads = %d %s", resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.UploadID
+}
+
+func status(t *testing.T, api, id string) service.UploadStatus {
+	t.Helper()
+	resp, err := http.Get(api + "/uploads/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st service.UploadStatus
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("GET /uploads/%s (%d): %v", id, resp.StatusCode, err)
+	}
+	return st
+}
+
+// invokeInRoot runs /var/task/bootstrap chrooted into rootfs under the
+// Runtime API harness with one event; it returns "" on success, else what
+// went wrong.
+func invokeInRoot(t *testing.T, ctx context.Context, rootfs string, env map[string]string, payload []byte, logs io.Writer) string {
+	t.Helper()
+	fn := &runtimeapi.Function{
+		Path: "/var/task/bootstrap", Chroot: rootfs, Env: env, Name: "ProcessFunction",
+		MemoryMB: 1769, Timeout: 3 * time.Minute, Stdout: logs, Stderr: logs,
+	}
+	defer fn.Close()
+	res, err := fn.Invoke(ctx, payload)
+	if err != nil {
+		return err.Error()
+	}
+	t.Logf("cold start: init %v, first event %v", res.InitDuration, res.Duration)
+	if res.Error != nil {
+		return res.Error.Error()
+	}
+	if string(res.Payload) != "null" {
+		return fmt.Sprintf("response %q, want null", res.Payload)
+	}
+	return ""
+}
