@@ -27,7 +27,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -41,7 +40,7 @@ const lambdaLimit = 250 << 20
 
 // skipOrFail skips when the machine cannot run the test, or fails under
 // S3OCR_REQUIRE_TOOLS=1 (make test), where make tools installed everything.
-func skipOrFail(t *testing.T, format string, args ...any) {
+func skipOrFail(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("S3OCR_REQUIRE_TOOLS") == "1" {
 		t.Fatalf(format, args...)
@@ -50,7 +49,7 @@ func skipOrFail(t *testing.T, format string, args ...any) {
 }
 
 // build runs the Makefile's SAM build targets into dir, as sam build does.
-func build(t *testing.T, root, dir string) (fn, layer string) {
+func build(t testing.TB, root, dir string) (fn, layer string) {
 	t.Helper()
 	fn, layer = filepath.Join(dir, "process"), filepath.Join(dir, "layer")
 	for _, target := range []string{"build-ProcessFunction ARTIFACTS_DIR=" + fn, "build-TesseractLayer ARTIFACTS_DIR=" + layer} {
@@ -65,7 +64,7 @@ func build(t *testing.T, root, dir string) (fn, layer string) {
 // emptyRoot makes a root filesystem holding only what Lambda gives a
 // provided.al2023 function of ours: the function at /var/task, the layer at
 // /opt, a writable /tmp, and /dev/null.
-func emptyRoot(t *testing.T, fn, layer string) string {
+func emptyRoot(t testing.TB, fn, layer string) string {
 	t.Helper()
 	root := t.TempDir()
 	copyTree(t, fn, filepath.Join(root, "var", "task"))
@@ -95,7 +94,7 @@ func mkdev(major, minor uint64) uint64 {
 	return (major&0xfff)<<8 | (major&^0xfff)<<32 | minor&0xff | (minor&^0xff)<<12
 }
 
-func copyTree(t *testing.T, from, to string) {
+func copyTree(t testing.TB, from, to string) {
 	t.Helper()
 	if out, err := exec.Command("mkdir", "-p", to).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
@@ -173,7 +172,7 @@ func TestArtifacts_AreSelfContainedAndSmall(t *testing.T) {
 // artifacts builds the function and the layer once for the package's tests.
 var built struct{ dir, fn, layer string }
 
-func artifacts(t *testing.T) (root, fn, layer string) {
+func artifacts(t testing.TB) (root, fn, layer string) {
 	t.Helper()
 	root, err := localstack.ModuleRoot()
 	if err != nil {
@@ -196,7 +195,7 @@ var tempDirs dirs
 
 type dirs []string
 
-func (d *dirs) new(t *testing.T) string {
+func (d *dirs) new(t testing.TB) string {
 	dir, err := os.MkdirTemp("", "s3ocr-portable-")
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +258,8 @@ func TestBootstrap_RunsInAnEmptyRootAgainstRealServers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	stack, err := localstack.Start(ctx, localstack.Options{
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Settings: map[string]string{"LOG_LEVEL": "warn"}, // the in-process functions' logs
 	})
 	if err != nil {
 		if errors.Is(err, localstack.ErrToolMissing) {
@@ -272,14 +272,13 @@ func TestBootstrap_RunsInAnEmptyRootAgainstRealServers(t *testing.T) {
 	// The chrooted function reads objects under its own prefix, where the
 	// stack's in-process functions receive no notifications: every result
 	// below was computed inside the empty root.
-	const prefix = "portable/"
 	docs := []struct{ file, contentType, want string }{
 		{"hello.png", "image/png", "Hello, world"},
 		{"scan.pdf", "application/pdf", "quick brown fox"}, // pdftoppm from the layer, then OCR
 		{"text.pdf", "application/pdf", "quick brown fox"}, // pdftotext from the layer
 		{"pages.tif", "image/tiff", "Hello, world"},        // several pages
 	}
-	var event events.S3Event
+	var objs []object
 	ids := make([]string, len(docs))
 	for i, d := range docs {
 		content, err := os.ReadFile(filepath.Join(moduleRoot, "testdata", d.file))
@@ -294,32 +293,14 @@ func TestBootstrap_RunsInAnEmptyRootAgainstRealServers(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		event.Records = append(event.Records, events.S3EventRecord{
-			EventVersion: "2.1", EventSource: "aws:s3", AWSRegion: stack.Env["AWS_REGION"],
-			EventTime: time.Now().UTC(), EventName: "ObjectCreated:Put",
-			S3: events.S3Entity{
-				SchemaVersion: "1.0",
-				Bucket:        events.S3Bucket{Name: stack.Bucket, Arn: "arn:aws:s3:::" + stack.Bucket},
-				Object:        events.S3Object{Key: key, Size: int64(len(content))},
-			},
-		})
+		objs = append(objs, object{key, len(content)})
 	}
-	payload, err := json.Marshal(event)
+	payload, err := json.Marshal(s3Event(stack, objs...))
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	env := map[string]string{
-		"UPLOAD_PREFIX":    prefix,
-		"TESSDATA_PREFIX":  "/opt/share/tessdata",
-		"OMP_THREAD_LIMIT": "1",
-	}
-	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION",
-		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TABLE_NAME", "BUCKET_NAME", "OCR_LANGUAGES", "RESULT_PREFIX"} {
-		if v, ok := stack.Env[k]; ok {
-			env[k] = v
-		}
-	}
+	env := functionEnv(stack)
 	var logs bytes.Buffer
 	res := invokeInRoot(t, ctx, rootfs, env, payload, &logs)
 	t.Logf("function log:\n%s", logs.String())
@@ -343,7 +324,7 @@ func TestBootstrap_RunsInAnEmptyRootAgainstRealServers(t *testing.T) {
 	}
 }
 
-func createUpload(t *testing.T, api, filename, contentType string, size int) string {
+func createUpload(t testing.TB, api, filename, contentType string, size int) string {
 	t.Helper()
 	body, _ := json.Marshal(service.CreateUploadRequest{Filename: filename, ContentType: contentType, Size: int64(size), Languages: []string{"eng"}})
 	resp, err := http.Post(api+"/uploads", "application/json", bytes.NewReader(body))
@@ -362,7 +343,7 @@ func createUpload(t *testing.T, api, filename, contentType string, size int) str
 	return out.UploadID
 }
 
-func status(t *testing.T, api, id string) service.UploadStatus {
+func status(t testing.TB, api, id string) service.UploadStatus {
 	t.Helper()
 	resp, err := http.Get(api + "/uploads/" + id)
 	if err != nil {
