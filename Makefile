@@ -10,8 +10,11 @@ GO ?= go
 export OMP_THREAD_LIMIT ?= 1
 
 # Lambda builds: reproducible (-trimpath, no VCS stamp, no build id),
-# stripped, and without the RPC mode provided.al2023 never uses.
-GOARCH ?= amd64
+# stripped, and without the RPC mode provided.al2023 never uses. GOARCH
+# follows template.yaml's default Architecture (arm64), because sam build
+# does not pass the architecture to make: for x86_64, run
+# `GOARCH=amd64 sam build` and deploy with Architecture=x86_64.
+GOARCH ?= arm64
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 TESSERACT_VERSION ?= $(shell pkg-config --modversion tesseract 2>/dev/null)
 LDFLAGS := -s -w -buildid= -X github.com/s3ocr/s3ocr/internal/buildinfo.Version=$(VERSION) -X github.com/s3ocr/s3ocr/internal/buildinfo.Tesseract=$(TESSERACT_VERSION)
@@ -92,10 +95,29 @@ STATIC_LIBS := -ltesseract -lleptonica -ltiff -lwebpmux -lwebp -lgif -lopenjp2 -
 PROCESS_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc,s3ocr_static,netgo,osusergo \
   -ldflags='$(LDFLAGS) -linkmode external -extldflags "-static $(STATIC_LIBS)"'
 
-build-ProcessFunction:
-	CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(PROCESS_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/process
+# arm64 (Graviton) is cross-built on x86_64 with Debian's cross toolchain, against
+# Debian's arm64 packages unpacked into a sysroot by scripts/arm64-sysroot,
+# which the builds run first (it returns at once when all is there).
+TRIPLET_arm64 := aarch64-linux-gnu
+TRIPLET_amd64 := x86_64-linux-gnu
+LAYER_ENV := TRIPLET=$(TRIPLET_$(GOARCH))
+ifeq ($(GOARCH)-$(shell uname -m),arm64-x86_64)
+CROSS_DEPS := arm64-sysroot
+ARM64_SYSROOT ?= $(or $(S3OCR_ARM64_SYSROOT),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/s3ocr/sysroot-arm64)
+CROSS_ENV := CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
+  CGO_CFLAGS="-O2 -g -I$(ARM64_SYSROOT)/usr/include" CGO_CXXFLAGS="-O2 -g -I$(ARM64_SYSROOT)/usr/include" \
+  CGO_LDFLAGS="-L$(ARM64_SYSROOT)/usr/lib/aarch64-linux-gnu"
+LAYER_ENV += SYSROOT=$(ARM64_SYSROOT)
+endif
 
-lambda: ## build every function's bootstrap into dist/ without SAM
+.PHONY: arm64-sysroot
+arm64-sysroot:
+	@./scripts/arm64-sysroot >/dev/null
+
+build-ProcessFunction: $(CROSS_DEPS)
+	$(CROSS_ENV) CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(PROCESS_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/process
+
+lambda: ## build every function's bootstrap into dist/ without SAM (GOARCH=arm64 by default, or amd64)
 	$(MAKE) build-UploadFunction ARTIFACTS_DIR=$(DIST)/upload
 	$(MAKE) build-StatusFunction ARTIFACTS_DIR=$(DIST)/status
 	$(MAKE) build-ProcessFunction ARTIFACTS_DIR=$(DIST)/process
@@ -105,8 +127,8 @@ clean: ## remove build output
 	rm -rf $(DIST) .aws-sam
 
 .PHONY: build-TesseractLayer layer
-build-TesseractLayer:
-	$(MAKE) -C layers/tesseract build-TesseractLayer ARTIFACTS_DIR=$(abspath $(ARTIFACTS_DIR))
+build-TesseractLayer: $(CROSS_DEPS)
+	$(LAYER_ENV) $(MAKE) -C layers/tesseract build-TesseractLayer ARTIFACTS_DIR=$(abspath $(ARTIFACTS_DIR))
 
-layer: ## build the Tesseract layer into dist/layer
+layer: ## build the Tesseract layer into dist/layer (GOARCH as for lambda)
 	$(MAKE) build-TesseractLayer ARTIFACTS_DIR=$(DIST)/layer

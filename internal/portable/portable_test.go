@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -49,11 +50,11 @@ func skipOrFail(t testing.TB, format string, args ...any) {
 }
 
 // build runs the Makefile's SAM build targets into dir, as sam build does.
-func build(t testing.TB, root, dir string) (fn, layer string) {
+func build(t testing.TB, root, dir, goarch string) (fn, layer string) {
 	t.Helper()
 	fn, layer = filepath.Join(dir, "process"), filepath.Join(dir, "layer")
 	for _, target := range []string{"build-ProcessFunction ARTIFACTS_DIR=" + fn, "build-TesseractLayer ARTIFACTS_DIR=" + layer} {
-		cmd := exec.Command("make", append([]string{"-s", "-C", root}, strings.Fields(target)...)...)
+		cmd := exec.Command("make", append([]string{"-s", "-C", root, "GOARCH=" + goarch}, strings.Fields(target)...)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("make %s: %v\n%s", target, err, out)
 		}
@@ -146,33 +147,73 @@ func interpreter(t *testing.T, path string) string {
 	return ""
 }
 
-func TestArtifacts_AreSelfContainedAndSmall(t *testing.T) {
-	_, fn, layer := artifacts(t)
-	if in := interpreter(t, filepath.Join(fn, "bootstrap")); in != "" {
-		t.Errorf("bootstrap asks for the dynamic loader %s; it must be static", in)
-	}
-	for _, tool := range []string{"pdftoppm", "pdfinfo", "pdftotext", "tiffcp"} {
-		if in := interpreter(t, filepath.Join(layer, "bin", tool)); !strings.HasPrefix(in, "/opt/lib/s3ocr/") {
-			t.Errorf("layer's %s uses the loader %q, not the layer's own", tool, in)
-		}
-	}
-	for _, lang := range []string{"eng", "osd"} {
-		if _, err := os.Stat(filepath.Join(layer, "share", "tessdata", lang+".traineddata")); err != nil {
-			t.Errorf("layer lacks %s.traineddata", lang)
-		}
-	}
-	fnSize, layerSize := treeSize(t, fn), treeSize(t, layer)
-	t.Logf("unzipped: function %.1f MB, layer %.1f MB, together %.1f MB of Lambda's 250 MB",
-		float64(fnSize)/1e6, float64(layerSize)/1e6, float64(fnSize+layerSize)/1e6)
-	if fnSize+layerSize > lambdaLimit/2 {
-		t.Errorf("function and layer take %d bytes unzipped, over half of Lambda's limit", fnSize+layerSize)
+// arch is a Lambda architecture the artifacts are built for.
+type arch struct {
+	goarch  string
+	machine elf.Machine
+	loader  string // the layer programs' ELF interpreter
+}
+
+var arches = []arch{
+	{"amd64", elf.EM_X86_64, "/opt/lib/s3ocr/ld-linux-x86-64.so.2"},
+	// Cross-built, and run here under qemu-user through binfmt_misc
+	// (scripts/arm64-sysroot sets both up).
+	{"arm64", elf.EM_AARCH64, "/opt/lib/s3ocr/ld-linux-aarch64.so.1"},
+}
+
+// forEachArch runs test once per architecture, as subtests.
+func forEachArch(t *testing.T, test func(t *testing.T, a arch)) {
+	for _, a := range arches {
+		t.Run(a.goarch, func(t *testing.T) { test(t, a) })
 	}
 }
 
-// artifacts builds the function and the layer once for the package's tests.
-var built struct{ dir, fn, layer string }
+func TestArtifacts_AreSelfContainedAndSmall(t *testing.T) {
+	forEachArch(t, func(t *testing.T, a arch) {
+		_, fn, layer := artifacts(t, a)
+		bootstrap := filepath.Join(fn, "bootstrap")
+		if m := machine(t, bootstrap); m != a.machine {
+			t.Errorf("bootstrap is for %v, want %v", m, a.machine)
+		}
+		if in := interpreter(t, bootstrap); in != "" {
+			t.Errorf("bootstrap asks for the dynamic loader %s; it must be static", in)
+		}
+		for _, tool := range []string{"pdftoppm", "pdfinfo", "pdftotext", "tiffcp"} {
+			path := filepath.Join(layer, "bin", tool)
+			if in := interpreter(t, path); in != a.loader || machine(t, path) != a.machine {
+				t.Errorf("layer's %s: %v with loader %q, want %v with the layer's own %s", tool, machine(t, path), in, a.machine, a.loader)
+			}
+		}
+		for _, lang := range []string{"eng", "osd"} {
+			if _, err := os.Stat(filepath.Join(layer, "share", "tessdata", lang+".traineddata")); err != nil {
+				t.Errorf("layer lacks %s.traineddata", lang)
+			}
+		}
+		fnSize, layerSize := treeSize(t, fn), treeSize(t, layer)
+		t.Logf("%s unzipped: function %.1f MB, layer %.1f MB, together %.1f MB of Lambda's 250 MB",
+			a.goarch, float64(fnSize)/1e6, float64(layerSize)/1e6, float64(fnSize+layerSize)/1e6)
+		if fnSize+layerSize > lambdaLimit/2 {
+			t.Errorf("function and layer take %d bytes unzipped, over half of Lambda's limit", fnSize+layerSize)
+		}
+	})
+}
 
-func artifacts(t testing.TB) (root, fn, layer string) {
+func machine(t testing.TB, path string) elf.Machine {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return f.Machine
+}
+
+// built holds each architecture's artifacts, built once for the package.
+var built = map[string][2]string{}
+
+// artifacts builds the function and the layer for a (once), or skips when
+// the machine cannot.
+func artifacts(t testing.TB, a arch) (root, fn, layer string) {
 	t.Helper()
 	root, err := localstack.ModuleRoot()
 	if err != nil {
@@ -183,11 +224,40 @@ func artifacts(t testing.TB) (root, fn, layer string) {
 			skipOrFail(t, "portable: %s missing (make tools installs it)", tool)
 		}
 	}
-	if built.fn == "" {
-		built.dir = tempDirs.new(t)
-		built.fn, built.layer = build(t, root, built.dir)
+	if a.goarch == "arm64" {
+		if why := arm64Missing(); why != "" {
+			skipOrFail(t, "portable: arm64: %s (scripts/arm64-sysroot sets it up; make tools runs it)", why)
+		}
 	}
-	return root, built.fn, built.layer
+	if b, ok := built[a.goarch]; ok {
+		return root, b[0], b[1]
+	}
+	fn, layer = build(t, root, tempDirs.new(t), a.goarch)
+	built[a.goarch] = [2]string{fn, layer}
+	return root, fn, layer
+}
+
+// arm64Missing says what the arm64 build or run lacks, "" when nothing.
+func arm64Missing() string {
+	if _, err := exec.LookPath("aarch64-linux-gnu-gcc"); err != nil {
+		return "no cross compiler aarch64-linux-gnu-gcc"
+	}
+	sysroot := os.Getenv("S3OCR_ARM64_SYSROOT")
+	if sysroot == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return err.Error()
+		}
+		sysroot = filepath.Join(cache, "s3ocr", "sysroot-arm64")
+	}
+	if _, err := os.Stat(filepath.Join(sysroot, ".s3ocr-packages")); err != nil {
+		return "no arm64 sysroot at " + sysroot
+	}
+	b, err := os.ReadFile("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+	if err != nil || !strings.HasPrefix(string(b), "enabled") {
+		return "qemu-aarch64 is not registered with binfmt_misc"
+	}
+	return ""
 }
 
 // tempDirs are removed by TestMain, after every test that shares them.
@@ -218,7 +288,11 @@ func TestLayerTools_RunInAnEmptyRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "portable: chroot needs root")
 	}
-	moduleRoot, fn, layer := artifacts(t)
+	forEachArch(t, testLayerTools)
+}
+
+func testLayerTools(t *testing.T, a arch) {
+	moduleRoot, fn, layer := artifacts(t, a)
 	rootfs := emptyRoot(t, fn, layer)
 	copyTree(t, filepath.Join(moduleRoot, "testdata"), filepath.Join(rootfs, "tmp", "in"))
 	for _, tc := range []struct {
@@ -248,11 +322,24 @@ func TestLayerTools_RunInAnEmptyRoot(t *testing.T) {
 
 // TestBootstrap_RunsInAnEmptyRootAgainstRealServers is the portability proof
 // the packaging issue asks for.
+//
+// Each architecture reads the documents on a stack of its own, so that no
+// result is found cached; arm64 runs under qemu-user and must read the same
+// text as amd64.
 func TestBootstrap_RunsInAnEmptyRootAgainstRealServers(t *testing.T) {
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "portable: chroot needs root")
 	}
-	moduleRoot, fn, layer := artifacts(t)
+	texts := map[string][]string{}
+	forEachArch(t, func(t *testing.T, a arch) { texts[a.goarch] = testBootstrap(t, a) })
+	if amd, arm := texts["amd64"], texts["arm64"]; amd != nil && arm != nil && !slices.Equal(amd, arm) {
+		t.Errorf("arm64 read other text than amd64:\namd64 %q\narm64 %q", amd, arm)
+	}
+}
+
+// testBootstrap returns the texts read, one per document.
+func testBootstrap(t *testing.T, a arch) []string {
+	moduleRoot, fn, layer := artifacts(t, a)
 	rootfs := emptyRoot(t, fn, layer)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -303,6 +390,7 @@ func TestBootstrap_RunsInAnEmptyRootAgainstRealServers(t *testing.T) {
 	env := functionEnv(stack)
 	var logs bytes.Buffer
 	res := invokeInRoot(t, ctx, rootfs, env, payload, &logs)
+	texts := make([]string, len(docs))
 	t.Logf("function log:\n%s", logs.String())
 	if res != "" {
 		t.Fatalf("invocation: %s", res)
@@ -321,7 +409,9 @@ func TestBootstrap_RunsInAnEmptyRootAgainstRealServers(t *testing.T) {
 			t.Errorf("%s: text %q lacks %q", d.file, st.Result.Text, d.want)
 		}
 		t.Logf("%s: %d pages, confidence %.2f, engine %s %s", d.file, len(st.Result.Pages), st.Result.Confidence, st.Result.Engine.Name, st.Result.Engine.Version)
+		texts[i] = st.Result.Text
 	}
+	return texts
 }
 
 func createUpload(t testing.TB, api, filename, contentType string, size int) string {
