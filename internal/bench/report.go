@@ -1,0 +1,608 @@
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/s3ocr/s3ocr/internal/samtemplate"
+)
+
+// The targets of issue 7.
+const (
+	TargetHandlerOverCLI   = 0.9  // OCR per page through the handler, against the CLI
+	TargetDuplicateMs      = 50.0 // median, S3 event to done, content already read
+	TargetStatusOverRead   = 1.3  // status handler against the bare read
+	TargetMemoryGrowth     = 1.10 // 50-page PDF peak over 1-page PDF peak: "must not grow"
+	processFunctionLogical = "ProcessFunction"
+)
+
+// Template is what the report reads from template.yaml.
+type Template struct {
+	Path           string
+	MemoryMB       int    // the process function's MemorySize, from its parameter's default
+	Arch           string // its architecture, from the parameter's default
+	OMPThreadLimit string // its OMP_THREAD_LIMIT
+}
+
+// ReadTemplate reads the process function's memory size, architecture and
+// thread setting from a SAM template, resolving parameters to their
+// defaults.
+func ReadTemplate(path string) (Template, error) {
+	t, err := samtemplate.Load(path)
+	if err != nil {
+		return Template{}, err
+	}
+	fn, ok := t.Resources[processFunctionLogical]
+	if !ok {
+		return Template{}, fmt.Errorf("%s: no %s", path, processFunctionLogical)
+	}
+	resolve := func(v any) string {
+		if ref, ok := samtemplate.Map(v)["Ref"].(string); ok {
+			v = samtemplate.Map(t.Parameters[ref])["Default"]
+		}
+		if v == nil {
+			return ""
+		}
+		return fmt.Sprint(v)
+	}
+	out := Template{Path: path, Arch: "x86_64", OMPThreadLimit: t.Env(processFunctionLogical)["OMP_THREAD_LIMIT"]}
+	if out.MemoryMB, err = strconv.Atoi(resolve(fn.Properties["MemorySize"])); err != nil {
+		return Template{}, fmt.Errorf("%s: %s MemorySize: %w", path, processFunctionLogical, err)
+	}
+	if archs := samtemplate.List(fn.Properties["Architectures"]); len(archs) > 0 {
+		out.Arch = resolve(archs[0])
+	}
+	return out, nil
+}
+
+// ColdStart is item 3 of issue 7, measured apart from make bench and read
+// from a JSON file so that BENCHMARKS.md carries it: every field is shown
+// as written, Details as a paragraph of Markdown.
+type ColdStart struct {
+	Figure    string `json:"figure"`
+	Reference string `json:"reference"`
+	Ratio     string `json:"ratio"`
+	Target    string `json:"target"`
+	Verdict   string `json:"verdict"`
+	Details   string `json:"details"`
+}
+
+// ColdStartFile is where make bench looks for the cold-start figure,
+// relative to the repository.
+const ColdStartFile = "internal/bench/coldstart.json"
+
+// ReadColdStart reads the cold-start figure; no file is nil and no error.
+func ReadColdStart(path string) (*ColdStart, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c ColdStart
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// Facts are what the report needs besides the measurements.
+type Facts struct {
+	Template      Template
+	ColdStart     *ColdStart // nil until someone measures it
+	ColdStartPath string     // named in the report
+	Command       string     // how the figures were made, e.g. "make bench"
+}
+
+// Row is one line of the summary table.
+type Row struct {
+	Item, What, Figure, Reference, Ratio, Target, Verdict string
+}
+
+// report collects the table and the sections below it.
+type report struct {
+	r        *Results
+	rows     []Row
+	sections []string
+}
+
+func (p *report) row(r Row) { p.rows = append(p.rows, r) }
+func (p *report) section(title, body string) {
+	p.sections = append(p.sections, "## "+title+"\n\n"+strings.TrimSpace(body))
+}
+
+// metric returns a figure, or false when it was not measured.
+func (p *report) metric(run, bench, unit string) (float64, bool) { return p.r.Metric(run, bench, unit) }
+
+// missing is the row for an item that was not measured.
+func (p *report) missing(item, what, run, bench, target string) {
+	p.row(Row{Item: item, What: what, Figure: "not measured: " + p.r.Why(run, bench), Target: target, Verdict: "unknown"})
+}
+
+// Report turns results into BENCHMARKS.md and the table printed at the end
+// of make bench.
+func Report(r *Results, f Facts) (markdown, table string) {
+	p := &report{r: r}
+	p.ocr()
+	p.threads(f.Template)
+	p.coldStart(f)
+	p.duplicate()
+	p.status()
+	p.memory()
+	p.cost(f.Template)
+
+	var md strings.Builder
+	md.WriteString("# Benchmarks\n\n")
+	fmt.Fprintf(&md, "Written by `%s` (`cmd/s3ocr-bench`, benchmarks in `internal/bench`) for issue 7. ", or(f.Command, "make bench"))
+	md.WriteString("Every figure is a Go benchmark; each ratio's two sides were measured in the same run, " +
+		"interleaved iteration by iteration where they can be, because the machines this runs on are shared and noisy. " +
+		"Times are medians of the iterations unless said otherwise.\n\n")
+	m := r.Machine
+	fmt.Fprintf(&md, "- Machine: %s, %d cores, %.0f GB, %s\n", or(m.CPU, "unknown CPU"), m.Cores, m.MemoryGB, m.Kernel)
+	fmt.Fprintf(&md, "- Go: %s; Tesseract: %s\n", m.Go, m.Tesseract)
+	fmt.Fprintf(&md, "- Code: %s\n", or(r.Code, "unknown"))
+	fmt.Fprintf(&md, "- Date: %s; the run took %s\n", m.Date.Format("2006-01-02 15:04 UTC"), r.Elapsed.Round(time.Second))
+	fmt.Fprintf(&md, "- Template (`%s`): process function %d MB, %s, OMP_THREAD_LIMIT=%s\n\n", f.Template.Path, f.Template.MemoryMB, f.Template.Arch, or(f.Template.OMPThreadLimit, "unset"))
+	md.WriteString("| # | measure | figure | reference (same run) | ratio | target | verdict |\n")
+	md.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, row := range p.rows {
+		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Item, row.What, row.Figure, or(row.Reference, "—"), or(row.Ratio, "—"), or(row.Target, "—"), or(row.Verdict, "—"))
+	}
+	md.WriteString("\n")
+	for _, s := range p.sections {
+		md.WriteString(s)
+		md.WriteString("\n\n")
+	}
+	md.WriteString("## Raw results\n\nThe benchmark lines as printed, by run (`go test -bench` format; `benchstat` reads them).\n\n")
+	for _, rr := range r.Runs {
+		fmt.Fprintf(&md, "### %s\n\n", rr.Name)
+		if rr.Skip != "" {
+			fmt.Fprintf(&md, "Not run: %s.\n\n", rr.Skip)
+			continue
+		}
+		fmt.Fprintf(&md, "`-bench '%s' -benchtime %s`, %s, %s.\n\n```\n", rr.Bench, rr.Benchtime, describeRun(rr), rr.Elapsed.Round(time.Second))
+		for _, line := range rr.Raw {
+			md.WriteString(line + "\n")
+		}
+		for name, why := range rr.Skipped {
+			fmt.Fprintf(&md, "--- SKIP: %s: %s\n", name, why)
+		}
+		md.WriteString("```\n\n")
+	}
+
+	var tb strings.Builder
+	w := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "#\tmeasure\tfigure\treference\tratio\ttarget\tverdict")
+	for _, row := range p.rows {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", row.Item, plain(row.What), plain(row.Figure), plain(or(row.Reference, "-")), or(row.Ratio, "-"), plain(or(row.Target, "-")), plain(or(row.Verdict, "-")))
+	}
+	w.Flush()
+	return strings.TrimRight(md.String(), "\n") + "\n", tb.String()
+}
+
+// plain drops the Markdown a terminal would show as is.
+func plain(s string) string { return strings.NewReplacer("`", "", "**", "").Replace(s) }
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// fms formats milliseconds with three significant digits or so.
+func fms(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f ms", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f ms", v)
+	default:
+		return fmt.Sprintf("%.2f ms", v)
+	}
+}
+
+// fus formats microseconds, as milliseconds from 1,000 on.
+func fus(v float64) string {
+	if v >= 1000 {
+		return fms(v / 1000)
+	}
+	return fmt.Sprintf("%.0f µs", v)
+}
+
+// fx formats a ratio.
+func fx(v float64) string {
+	if v < 0.1 {
+		return fmt.Sprintf("%.3f×", v)
+	}
+	return fmt.Sprintf("%.2f×", v)
+}
+
+// verdict says whether got is within target (at most, or at least when
+// atLeast), and by how much it misses.
+func verdict(got, target float64, atLeast bool) string {
+	if (!atLeast && got <= target) || (atLeast && got >= target) {
+		return "**met**"
+	}
+	return fmt.Sprintf("**missed** by %.0f%%", math.Abs(got/target-1)*100)
+}
+
+func (p *report) ocr() {
+	const run, bench = "ocr", "BenchmarkOCRPage"
+	h, ok := p.metric(run, bench, "handler-ms/page")
+	if !ok {
+		p.missing("1", "OCR per A4 page through the process handler", run, bench, fmt.Sprintf("≤ %.2f× the CLI", TargetHandlerOverCLI))
+		return
+	}
+	c, _ := p.metric(run, bench, "cli-ms/page")
+	g, _ := p.metric(run, bench, "engine-ms/page")
+	ratio, _ := p.metric(run, bench, "handler/cli")
+	eratio, _ := p.metric(run, bench, "engine/cli")
+	hcpu, _ := p.metric(run, bench, "handler-cpu-ms/page")
+	ccpu, _ := p.metric(run, bench, "cli-cpu-ms/page")
+	read, _ := p.metric(run, bench, "read-ms")
+	decOCR, _ := p.metric(run, bench, "decode+ocr-ms")
+	store, _ := p.metric(run, bench, "store-ms")
+	dec, _ := p.metric(run, bench, "png-decode-ms")
+	words, _ := p.metric(run, bench, "words/page")
+	same, _ := p.metric(run, bench, "same-words")
+	n := p.iterations(run, bench)
+	p.row(Row{Item: "1", What: "OCR per A4 page, process handler (warm, MinIO + dynalite on loopback)", Figure: fms(h),
+		Reference: "`tesseract` CLI " + fms(c), Ratio: fx(ratio), Target: fmt.Sprintf("≤ %.2f×", TargetHandlerOverCLI), Verdict: verdict(ratio, TargetHandlerOverCLI, false)})
+	p.row(Row{Item: "1", What: "OCR per A4 page, bare engine on the decoded page", Figure: fms(g), Reference: "`tesseract` CLI " + fms(c), Ratio: fx(eratio)})
+
+	var s strings.Builder
+	fmt.Fprintf(&s, "One A4 page at 300 dpi (2480×3508, 8-bit grey PNG): the words of `testdata/hello.txt` and `invoice.txt` set in Go Regular 12 pt, %.0f words. "+
+		"Each of %d iterations reads the same page three ways, in an order that turns each time: "+
+		"the process function's S3 handler on a warm container (its engine and model loaded; the object in MinIO, the records in dynalite, all on loopback), "+
+		"from the event to the result stored; the `tesseract` command line on the same PNG with the same model, page segmentation (`--psm 1`, orientation detection, as the engine), "+
+		"`--dpi 300` and `OMP_THREAD_LIMIT=1`; and the warm engine alone (`internal/tesseract`) on the page already decoded in memory. "+
+		"Each page's bytes differ (a few low bits of the margin), so nothing is served from the cache. "+
+		"The handler's text and the CLI's share %.0f%% of their words. "+
+		"The handler runs in the benchmark's process, linked to Debian's shared Tesseract; the deployed function is the static build of `make build-ProcessFunction`.\n\n", words, n, same*100)
+	s.WriteString("| per page | handler | CLI | engine |\n| --- | --- | --- | --- |\n")
+	fmt.Fprintf(&s, "| wall time | %s | %s | %s |\n", fms(h), fms(c), fms(g))
+	fmt.Fprintf(&s, "| CPU time | %s | %s | — |\n", fms(hcpu), fms(ccpu))
+	fmt.Fprintf(&s, "| over the CLI | %s | 1 | %s |\n\n", fx(ratio), fx(eratio))
+	fmt.Fprintf(&s, "Inside the handler: reading and hashing the object %s; decoding and OCR %s, of which decoding the PNG in Go is about %s; "+
+		"storing the result and finishing the upload %s. "+
+		"Around the engine the handler spends %s a page (%s − %s); the CLI spends %s around the same recognition (%s − %s): starting a process, loading the models, decoding the PNG with Leptonica.\n\n",
+		fms(read), fms(decOCR), fms(dec), fms(store), fms(h-g), fms(h), fms(g), fms(c-g), fms(c), fms(g))
+	budget := TargetHandlerOverCLI * c // the handler's whole time per page at the target
+	switch {
+	case ratio <= TargetHandlerOverCLI:
+		fmt.Fprintf(&s, "**Target met**: %s of the CLI's time per page, against %.2f×.\n", fx(ratio), TargetHandlerOverCLI)
+	case budget < g:
+		fmt.Fprintf(&s, "**Target missed** by %.0f%%: the handler takes %s of the CLI's time. "+
+			"Keeping the engine and its models loaded saves what the CLI pays for every page (the engine alone takes %s of the CLI's time), "+
+			"but recognition itself is %.0f%% of the CLI's time on a page this full: at %.2f× the handler would have %s for the whole page, "+
+			"less than the warm engine alone needs (%s). No saving around the engine reaches 0.9× on this page; only a faster recognition would. "+
+			"What is left to save around it is the Go decode (%s, done on purpose so that Tesseract never parses an uploaded file), "+
+			"the grey copy and Leptonica's PGM read, and S3 and DynamoDB (%s).\n",
+			(ratio/TargetHandlerOverCLI-1)*100, fx(ratio), fx(eratio), g/c*100, TargetHandlerOverCLI, fms(budget), fms(g), fms(dec), fms(read+store))
+	default:
+		fmt.Fprintf(&s, "**Target missed** by %.0f%%: the handler takes %s of the CLI's time. At %.2f× it would have %s around the engine; it spends %s: "+
+			"decoding the PNG in Go %s, S3 and DynamoDB %s, and the rest (grey copy, entities, result).\n",
+			(ratio/TargetHandlerOverCLI-1)*100, fx(ratio), TargetHandlerOverCLI, fms(budget-g), fms(h-g), fms(dec), fms(read+store))
+	}
+	p.section("1. OCR per page", s.String())
+}
+
+func (p *report) iterations(run, bench string) int64 {
+	for _, rr := range p.r.Runs {
+		if rr.Name == run {
+			for _, b := range rr.Benchmarks {
+				if b.Name == bench {
+					return b.N
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func (p *report) threads(t Template) {
+	type setting struct {
+		ms, pagesPerSec float64
+		ok              bool
+	}
+	get := func(cpus int, limit string) setting {
+		run := fmt.Sprintf("threads-%dcpu-%s", cpus, map[string]string{"1": "limit1", "": "default"}[limit])
+		var s setting
+		s.ms, s.ok = p.metric(run, "BenchmarkEngine/serial", "ms/page")
+		if cpus == 1 {
+			s.pagesPerSec, _ = p.metric(run, "BenchmarkEngine/serial", "pages/s")
+		} else {
+			s.pagesPerSec, _ = p.metric(run, "BenchmarkEngine/parallel", "pages/s")
+		}
+		return s
+	}
+	var s strings.Builder
+	s.WriteString("The warm engine on the A4 page in memory, in separate processes: `OMP_THREAD_LIMIT` must be in the environment when the process starts (libgomp reads it before `main`), and each process is pinned with `taskset` to one or two CPUs. " +
+		"Per page is one engine reading one page at a time, as one Lambda container reads a document; pages per second is one engine per CPU, all reading at once, as concurrent containers on the same CPUs do.\n\n")
+	s.WriteString("| CPUs | OMP_THREAD_LIMIT | ms per page | pages/s |\n| --- | --- | --- | --- |\n")
+	limitWins, measured := true, false
+	for _, cpus := range []int{1, 2} {
+		one, def := get(cpus, "1"), get(cpus, "")
+		for _, x := range []struct {
+			name string
+			s    setting
+		}{{"1", one}, {"unset (default)", def}} {
+			if x.s.ok {
+				fmt.Fprintf(&s, "| %d | %s | %s | %.2f |\n", cpus, x.name, fms(x.s.ms), x.s.pagesPerSec)
+			} else {
+				fmt.Fprintf(&s, "| %d | %s | not measured | |\n", cpus, x.name)
+			}
+		}
+		what := fmt.Sprintf("Threads, %d vCPU%s: per page, pages/s", cpus, map[bool]string{true: "s"}[cpus > 1])
+		if !one.ok || !def.ok {
+			run := fmt.Sprintf("threads-%dcpu-limit1", cpus)
+			if one.ok {
+				run = fmt.Sprintf("threads-%dcpu-default", cpus)
+			}
+			p.missing("2", what, run, "BenchmarkEngine/serial", "")
+			continue
+		}
+		measured = true
+		limitWins = limitWins && one.ms <= def.ms && one.pagesPerSec >= def.pagesPerSec
+		p.row(Row{Item: "2", What: what,
+			Figure:    fmt.Sprintf("OMP_THREAD_LIMIT=1: %s, %.2f pages/s", fms(one.ms), one.pagesPerSec),
+			Reference: fmt.Sprintf("default threads: %s, %.2f pages/s", fms(def.ms), def.pagesPerSec),
+			Ratio:     fmt.Sprintf("%s time, %s pages/s", fx(one.ms/def.ms), fx(one.pagesPerSec/def.pagesPerSec)),
+		})
+	}
+	best := "unset"
+	if limitWins {
+		best = "1"
+	}
+	follows := measured && (t.OMPThreadLimit == best || (best == "unset" && t.OMPThreadLimit == ""))
+	v := "**met**"
+	if !measured {
+		v = "unknown"
+	} else if !follows {
+		v = "**missed**: change the template"
+	}
+	p.row(Row{Item: "2", What: "Template's thread setting", Figure: "OMP_THREAD_LIMIT=" + or(t.OMPThreadLimit, "unset"),
+		Reference: "faster here: " + map[bool]string{true: "1", false: "default"}[limitWins], Target: "follows the finding", Verdict: v})
+	if measured {
+		if limitWins {
+			fmt.Fprintf(&s, "\nWith one OpenMP thread a page is faster on one CPU and on two, and more pages are read per second: Tesseract's default asks for several threads per page, which on one or two vCPUs wait for each other instead of working. The template sets `OMP_THREAD_LIMIT=%s`%s.\n",
+				or(t.OMPThreadLimit, "(unset)"), map[bool]string{true: ", as it should", false: "; it should set 1"}[follows])
+		} else {
+			fmt.Fprintf(&s, "\nTesseract's default threading was faster somewhere in this run; the template sets `OMP_THREAD_LIMIT=%s`. Look at the table above before changing it: these machines are noisy.\n", or(t.OMPThreadLimit, "(unset)"))
+		}
+	}
+	p.section("2. Thread settings", s.String())
+}
+
+func (p *report) coldStart(f Facts) {
+	c := f.ColdStart
+	if c == nil {
+		p.row(Row{Item: "3", What: "Cold start", Figure: "not measured by make bench (see Cold start)", Verdict: "pending"})
+		p.section("3. Cold start", fmt.Sprintf("Measured apart from `make bench`: `BenchmarkColdStart` in `internal/portable` times the built bootstrap and layer in an empty root (it needs root and `make lambda layer`). "+
+			"When `%s` exists (`{\"figure\", \"reference\", \"ratio\", \"target\", \"verdict\", \"details\"}`, strings, `details` in Markdown), `make bench` puts its figure in the table above and its details here.", f.ColdStartPath))
+		return
+	}
+	p.row(Row{Item: "3", What: "Cold start", Figure: c.Figure, Reference: c.Reference, Ratio: c.Ratio, Target: c.Target, Verdict: c.Verdict})
+	p.section("3. Cold start", or(c.Details, "From `"+f.ColdStartPath+"`."))
+}
+
+func (p *report) duplicate() {
+	const run, bench = "store", "BenchmarkDuplicate"
+	target := fmt.Sprintf("< %.0f ms median, no OCR", TargetDuplicateMs)
+	p50, ok := p.metric(run, bench, "p50-ms")
+	if !ok {
+		p.missing("4", "Duplicate content: S3 event → done", run, bench, target)
+		return
+	}
+	p90, _ := p.metric(run, bench, "p90-ms")
+	p99, _ := p.metric(run, bench, "p99-ms")
+	floor, _ := p.metric(run, bench, "floor-p50-ms")
+	runs, _ := p.metric(run, bench, "ocr-runs")
+	kb, _ := p.metric(run, bench, "file-KB")
+	n := p.iterations(run, bench)
+	v := verdict(p50, TargetDuplicateMs, false)
+	if runs != 0 {
+		v = fmt.Sprintf("**missed**: %.0f OCR runs", runs)
+	}
+	p.row(Row{Item: "4", What: "Duplicate content: S3 event → done", Figure: fmt.Sprintf("p50 %s, p90 %s, p99 %s; %.0f OCR runs", fms(p50), fms(p90), fms(p99), runs),
+		Reference: "GetObject + GetItem " + fms(floor), Ratio: fx(p50 / floor), Target: target, Verdict: v})
+	p.section("4. Duplicate content", fmt.Sprintf("%d uploads of the A4 page after it was read once: each is a new upload record and a new object with the same bytes (%.0f KB), "+
+		"timed from the ObjectCreated event reaching the process function's handler to the handler returning with the upload done and linked to the stored result. "+
+		"The floor beside it, measured in the same iterations, is what any deduplication must do: read the whole object from S3 to hash it, and one GetItem. "+
+		"Median %s (p90 %s, p99 %s) against %s for the floor; the engine ran %.0f times.",
+		n, kb, fms(p50), fms(p90), fms(p99), fms(floor), runs))
+}
+
+func (p *report) status() {
+	const run = "store"
+	target := fmt.Sprintf("≤ %.1f× the bare read", TargetStatusOverRead)
+	pend, okP := p.metric(run, "BenchmarkStatus/pending", "p50-us")
+	done, okD := p.metric(run, "BenchmarkStatus/done", "p50-us")
+	if !okP && !okD {
+		p.missing("5", "Status: GET /uploads/{id}", run, "BenchmarkStatus", target)
+		return
+	}
+	var s strings.Builder
+	s.WriteString("`GET /uploads/{id}` through the status function's handler (an API Gateway v2 event in, the JSON response out), against bare, strongly consistent GetItems on the same table (what the store reads, nothing decoded), " +
+		"alternating with the handler in the same iterations. A pending upload is one read; a done one is two, the upload's item and then the shared result's (the page's words with their boxes), both needed for the answer. " +
+		"Throughput is from concurrent clients, four per CPU, against dynalite (Node.js, single-threaded), which bounds both.\n\n")
+	s.WriteString("| case | handler p50 | p90 | p99 | reference p50 | handler / reference |\n| --- | --- | --- | --- | --- | --- |\n")
+	add := func(name, bench, ref, refName string) (float64, bool) {
+		p50, ok := p.metric(run, bench, "p50-us")
+		if !ok {
+			return 0, false
+		}
+		p90, _ := p.metric(run, bench, "p90-us")
+		p99, _ := p.metric(run, bench, "p99-us")
+		r50, ok := p.metric(run, bench, ref+"-p50-us")
+		if !ok {
+			return 0, false
+		}
+		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s: %s | %s |\n", name, fus(p50), fus(p90), fus(p99), refName, fus(r50), fx(p50/r50))
+		return p50 / r50, true
+	}
+	if rp, ok := add("pending", "BenchmarkStatus/pending", "getitem", "1 GetItem"); ok {
+		p.row(Row{Item: "5", What: "Status, pending upload (1 read): p50", Figure: fus(pend), Reference: "GetItem of the upload " + fus(pend/rp), Ratio: fx(rp), Target: target, Verdict: verdict(rp, TargetStatusOverRead, false)})
+	}
+	if rd, ok := add("done", "BenchmarkStatus/done", "getitems", "the same 2 GetItems"); ok {
+		p.row(Row{Item: "5", What: "Status, done upload (2 reads): p50", Figure: fus(done), Reference: "the same 2 GetItems " + fus(done/rd), Ratio: fx(rd), Target: target, Verdict: verdict(rd, TargetStatusOverRead, false)})
+	}
+	body, _ := p.metric(run, "BenchmarkStatus/done", "body-KB")
+	if r1, ok := add("done, against one read", "BenchmarkStatus/done", "getitem", "1 GetItem"); ok {
+		p.row(Row{Item: "5", What: "Status, done upload, against a single GetItem", Figure: fus(done), Reference: "GetItem of the upload " + fus(done/r1), Ratio: fx(r1), Target: target,
+			Verdict: verdict(r1, TargetStatusOverRead, false) + fmt.Sprintf(" (the answer also reads the result: %.0f KB)", body)})
+	}
+	ht, okH := p.metric(run, "BenchmarkStatusThroughput/handler", "req/s")
+	g1, ok1 := p.metric(run, "BenchmarkStatusThroughput/getitem", "req/s")
+	g2, ok2 := p.metric(run, "BenchmarkStatusThroughput/getitems", "req/s")
+	if okH && ok1 && ok2 {
+		p.row(Row{Item: "5", What: "Status throughput, done upload", Figure: fmt.Sprintf("%.0f req/s", ht), Reference: fmt.Sprintf("2 GetItems %.0f/s; 1 GetItem %.0f/s", g2, g1), Ratio: fx(ht / g2)})
+		fmt.Fprintf(&s, "\nThroughput, done upload: %.0f requests/s through the handler, %.0f/s as the same two bare GetItems (%s), %.0f/s as one GetItem.\n", ht, g2, fx(ht/g2), g1)
+	}
+	fmt.Fprintf(&s, "\nThe target (handler within %.1f× of the bare read) is judged against the reads the answer needs: met when the handler's median is within %.1f× of the same GetItems'. "+
+		"A done upload's status reads two items by design, the upload's small record and then the result shared by every upload of the same bytes, and returns that result (%.0f KB of JSON for this page); "+
+		"against a single GetItem of the upload's record it is measured too, and no handler can be near it, since reading the result alone takes longer.\n", TargetStatusOverRead, TargetStatusOverRead, body)
+	p.section("5. Status", s.String())
+}
+
+func (p *report) memory() {
+	const run = "memory"
+	target := fmt.Sprintf("50 pages ≤ %.2f× 1 page", TargetMemoryGrowth)
+	get := func(bench, unit string) (float64, bool) { return p.metric(run, "BenchmarkMemory/"+bench, unit) }
+	png, okPNG := get("png-a4", "peak-rss-MB")
+	cli, okCLI := get("cli-png-a4", "peak-rss-MB")
+	one, ok1 := get("pdf-1page", "peak-rss-MB")
+	fifty, ok50 := get("pdf-50pages", "peak-rss-MB")
+	arena, okArena := get("pdf-50pages", "arena1-peak-rss-MB")
+	if !okPNG && !ok50 {
+		p.missing("6", "Peak memory", run, "BenchmarkMemory/png-a4", target)
+		return
+	}
+	if okPNG {
+		r := Row{Item: "6", What: "Peak RSS, one A4 page at 300 dpi (PNG)", Figure: fmt.Sprintf("%.0f MB", png)}
+		if okCLI {
+			r.Reference, r.Ratio = fmt.Sprintf("`tesseract` CLI %.0f MB", cli), fx(png/cli)
+		}
+		p.row(r)
+	}
+	helper50, _ := get("pdf-50pages", "helper-rss-MB")
+	if ok50 && ok1 {
+		p.row(Row{Item: "6", What: "Peak RSS, 50-page scanned PDF", Figure: fmt.Sprintf("%.0f MB (+ poppler %.0f MB)", fifty, helper50),
+			Reference: fmt.Sprintf("1-page PDF %.0f MB", one), Ratio: fx(fifty / one), Target: target, Verdict: verdict(fifty/one, TargetMemoryGrowth, false)})
+	} else {
+		p.missing("6", "Peak RSS, 50-page scanned PDF", run, "BenchmarkMemory/pdf-50pages", target)
+	}
+	if okArena && ok1 {
+		p.row(Row{Item: "6", What: "Peak RSS, 50-page scanned PDF, glibc with one malloc arena (`MALLOC_ARENA_MAX=1`, a possible fix)", Figure: fmt.Sprintf("%.0f MB", arena),
+			Reference: fmt.Sprintf("1-page PDF %.0f MB", one), Ratio: fx(arena / one), Target: target, Verdict: "with the fix: " + verdict(arena/one, TargetMemoryGrowth, false)})
+	}
+	var s strings.Builder
+	s.WriteString("Each document is read by a process function container of its own: a new process (the benchmark binary in child mode, which builds the function as `functions/process/main.go` does) handles one ObjectCreated event, the object in MinIO and the result going to dynalite as in the other figures. " +
+		"Its peak resident memory is the kernel's high-water mark of its own address space (`VmHWM`), read as it ends; poppler's programs (`pdftoppm`, `pdftotext`, one page at a time) are sampled every 20 ms the same way. " +
+		"(Not `ru_maxrss`: Go starts programs with `CLONE_VM`, and the kernel then counts the parent's peak in the child's.) " +
+		"The two 50-page containers run side by side, one per CPU, so their seconds per page are not comparable with the others'. " +
+		"The reference is the `tesseract` command line's peak on the same page. \"Go's peak\" is the most the Go runtime held from the system (sampled every 20 ms); the rest is Tesseract's and Leptonica's C heap, the models and the binary.\n\n")
+	s.WriteString("| document | function process | Go's peak | largest helper | seconds per page |\n| --- | --- | --- | --- | --- |\n")
+	for _, c := range []struct{ name, bench, prefix string }{
+		{"`tesseract` CLI, A4 PNG", "cli-png-a4", ""}, {"A4 page, PNG", "png-a4", ""}, {"scanned PDF, 1 page", "pdf-1page", ""},
+		{"scanned PDF, 50 pages", "pdf-50pages", ""}, {"scanned PDF, 50 pages, `MALLOC_ARENA_MAX=1`", "pdf-50pages", "arena1-"},
+	} {
+		v, ok := get(c.bench, c.prefix+"peak-rss-MB")
+		if !ok {
+			fmt.Fprintf(&s, "| %s | not measured: %s | | | |\n", c.name, p.r.Why(run, "BenchmarkMemory/"+c.bench))
+			continue
+		}
+		cell := func(unit, format string) string {
+			if x, ok := get(c.bench, c.prefix+unit); ok && x > 0 {
+				return fmt.Sprintf(format, x)
+			}
+			return "—"
+		}
+		fmt.Fprintf(&s, "| %s | %.0f MB | %s | %s | %s |\n", c.name, v, cell("go-peak-MB", "%.0f MB"), cell("helper-rss-MB", "%.0f MB"), cell("s/page", "%.2f"))
+	}
+	if ok50 && ok1 {
+		file50, _ := get("pdf-50pages", "file-MB")
+		fmt.Fprintf(&s, "\nThe 50-page PDF (%.1f MB) peaks at %s the 1-page PDF's memory (%+.0f MB, %+.1f MB a page). Pages are rendered and read one at a time, and poppler's peak stays that of one page. ",
+			file50, fx(fifty/one), fifty-one, (fifty-one)/49)
+		if fifty/one <= TargetMemoryGrowth {
+			s.WriteString("Memory does not grow with the page count.")
+		} else {
+			s.WriteString("**Memory grows with the page count.** ")
+			if okArena {
+				oneGo, _ := get("pdf-1page", "go-peak-MB")
+				arenaGo, _ := get("pdf-50pages", "arena1-go-peak-MB")
+				share := "Most"
+				if fifty-arena < arena-one {
+					share = "Part"
+				}
+				fmt.Fprintf(&s, "%s of it is glibc's: allowed one malloc arena (`MALLOC_ARENA_MAX=1`), the same 50 pages peak at %.0f MB, %s the 1-page PDF, %.0f MB less. "+
+					"glibc gives each thread that allocates an arena of its own (up to eight per CPU) and an arena keeps the memory it once held; Go runs each cgo call on whichever OS thread is free, "+
+					"so over many pages Tesseract's per-page allocations land in several arenas, each keeping a page's worth. "+
+					"The fix belongs to the process function: `MALLOC_ARENA_MAX=1` in its environment (the engine serialises its calls, so one arena costs no contention), "+
+					"or the engine's calls made from one goroutine locked to one OS thread. ", share, arena, fx(arena/one), fifty-arena)
+				if arena/one > TargetMemoryGrowth {
+					fmt.Fprintf(&s, "With one arena %+.0f MB over one page remain; Go's peak is %+.0f MB over one page's", arena-one, arenaGo-oneGo)
+					if arenaGo-oneGo > (arena-one)/2 {
+						fmt.Fprintf(&s, ", most of it: the process function keeps the whole file in memory while it reads it (%.1f MB here, in a buffer grown by doubling), and Go's collector lets the heap grow to about twice what is live.", file50)
+					} else {
+						s.WriteString(", so most of what remains is outside Go.")
+					}
+				}
+			}
+		}
+		s.WriteString(" On Lambda the memory limit covers every process in the sandbox; poppler runs beside the function, so the peak there is at most the sum of the two.\n")
+	}
+	p.section("6. Memory", s.String())
+}
+
+func (p *report) cost(t Template) {
+	hcpu, ok := p.metric("ocr", "BenchmarkOCRPage", "handler-cpu-ms/page")
+	if !ok {
+		p.missing("7", "Lambda cost per 1,000 pages", "ocr", "BenchmarkOCRPage", "")
+		return
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "From the CPU time of a page through the handler in item 1 (%s; user and system time of the function's process, so the wait for S3 and DynamoDB is not in it), "+
+		"at the template's process function memory (%d MB, parameter default) and Lambda's public prices: $%.10f per GB-s on x86_64, $%.10f on arm64, $0.20 per million requests; "+
+		"beside Amazon Textract DetectDocumentText at $%.2f per 1,000 pages. One invocation per page, as for one-page documents (a longer document shares one).\n\n```\n",
+		fms(hcpu), t.MemoryMB, LambdaX86PerGBSecond, LambdaArm64PerGBSecond, TextractPer1000Pages)
+	// The template's architecture first, then the other; the CPU time was
+	// measured on this machine's.
+	measured := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
+	archs := []string{t.Arch}
+	for _, a := range []string{"x86_64", "arm64"} {
+		if a != t.Arch {
+			archs = append(archs, a)
+		}
+	}
+	for _, arch := range archs {
+		c := LambdaCost(hcpu/1000, t.MemoryMB, arch)
+		s.WriteString(c.Arithmetic() + "\n")
+		what := fmt.Sprintf("Lambda cost per 1,000 pages (%s, %d MB)", arch, t.MemoryMB)
+		if arch == t.Arch {
+			what += ", the template's"
+		}
+		if arch != measured {
+			what += fmt.Sprintf(", if a page takes as much CPU there as on this %s machine", or(measured, runtime.GOARCH))
+		}
+		p.row(Row{Item: "7", What: what, Figure: fmt.Sprintf("$%.4f", c.TotalPer1000), Reference: fmt.Sprintf("Textract $%.2f", TextractPer1000Pages), Ratio: fx(c.TextractRatio)})
+	}
+	s.WriteString("```\n")
+	if t.MemoryMB > MBPerVCPU {
+		c := LambdaCost(hcpu/1000, MBPerVCPU, t.Arch)
+		fmt.Fprintf(&s, "\nA page uses one vCPU (`OMP_THREAD_LIMIT=1`), which Lambda gives at %d MB; above that the extra CPU share buys no speed for a page, only headroom. At %d MB the same pages would cost $%.4f per 1,000 on %s. "+
+			"The figures hold if a page takes as much CPU on Lambda as here; Lambda's CPUs may be slower or faster than this machine's, and the cost moves in proportion.\n", MBPerVCPU, MBPerVCPU, c.TotalPer1000, t.Arch)
+	}
+	p.section("7. Cost", s.String())
+}

@@ -1,0 +1,149 @@
+package bench
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
+
+func TestLambdaCost_Arithmetic(t *testing.T) {
+	tests := []struct {
+		name     string
+		cpu      float64
+		memoryMB int
+		arch     string
+		seconds  float64 // billed per page
+		gbs      float64 // per page
+		total    float64 // dollars per 1,000 pages
+	}{
+		// Above 1,769 MB a one-thread page takes its CPU time.
+		{"x86 2048 MB", 1.5, 2048, "x86_64", 1.5, 3.0, 1000*3.0*0.0000166667 + 0.0002},
+		{"arm64 2048 MB", 1.5, 2048, "arm64", 1.5, 3.0, 1000*3.0*0.0000133334 + 0.0002},
+		// At 1,769 MB exactly one vCPU.
+		{"x86 1769 MB", 1.0, 1769, "x86_64", 1.0, 1769.0 / 1024, 1000*1769.0/1024*0.0000166667 + 0.0002},
+		// Below, a share of one vCPU: the page takes longer, the GB-s stay.
+		{"x86 1024 MB", 1.0, 1024, "x86_64", 1769.0 / 1024, 1769.0 / 1024, 1000*1769.0/1024*0.0000166667 + 0.0002},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := LambdaCost(tt.cpu, tt.memoryMB, tt.arch)
+			if !near(c.SecondsPerPage, tt.seconds) || !near(c.GBSecondsPerPage, tt.gbs) || !near(c.TotalPer1000, tt.total) {
+				t.Errorf("got %.6f s, %.6f GB-s, $%.6f; want %.6f s, %.6f GB-s, $%.6f", c.SecondsPerPage, c.GBSecondsPerPage, c.TotalPer1000, tt.seconds, tt.gbs, tt.total)
+			}
+			if !near(c.TextractRatio, c.TotalPer1000/1.50) {
+				t.Errorf("Textract ratio %v", c.TextractRatio)
+			}
+			if a := c.Arithmetic(); !strings.Contains(a, "$0.0002") || !strings.Contains(a, "$1.50") {
+				t.Errorf("arithmetic does not show the request cost and Textract's price:\n%s", a)
+			}
+		})
+	}
+}
+
+func TestParseLine(t *testing.T) {
+	tests := []struct {
+		line  string
+		name  string
+		procs int
+		n     int64
+		unit  string
+		value float64
+	}{
+		{"BenchmarkOCRPage-2   \t       5\t1617336001 ns/op\t      1655 cli-ms/page\t         0.9981 handler/cli", "BenchmarkOCRPage", 2, 5, "handler/cli", 0.9981},
+		{"BenchmarkEngine/serial         \t       3\t1420603195 ns/op\t      1398 ms/page", "BenchmarkEngine/serial", 1, 3, "ms/page", 1398},
+		{"BenchmarkMemory/pdf-50pages-2 \t 1\t 7 ns/op\t 377.8 peak-rss-MB", "BenchmarkMemory/pdf-50pages", 2, 1, "peak-rss-MB", 377.8},
+		{"BenchmarkMemory/png-a4 \t 1\t 7 ns/op", "BenchmarkMemory/png-a4", 1, 1, "ns/op", 7},
+	}
+	for _, tt := range tests {
+		b, ok := parseLine(tt.line)
+		if !ok || b.Name != tt.name || b.Procs != tt.procs || b.N != tt.n || b.Metrics[tt.unit] != tt.value {
+			t.Errorf("parseLine(%q) = %+v, %v", tt.line, b, ok)
+		}
+	}
+	for _, bad := range []string{"BenchmarkX", "--- SKIP: BenchmarkX", "BenchmarkX-2 \t 3 \t 12 ns/op 5", "ok  \tgithub.com/s3ocr/s3ocr/internal/bench\t20.7s"} {
+		if b, ok := parseLine(bad); ok {
+			t.Errorf("parseLine(%q) = %+v, want no result", bad, b)
+		}
+	}
+}
+
+func TestParse_SkipsWithTheirReasons(t *testing.T) {
+	out := "BenchmarkMemory\n--- SKIP: BenchmarkMemory/png-a4\n    main_test.go:77: local stack: MinIO: not installed (run `make tools`)\n" +
+		"BenchmarkEngine/serial-2 \t 2\t 9 ns/op\t 1400 ms/page\n"
+	var rr RunResult
+	parse(out, &rr)
+	if why := rr.Skipped["BenchmarkMemory/png-a4"]; !strings.Contains(why, "MinIO") {
+		t.Errorf("skip reason %q", why)
+	}
+	if len(rr.Benchmarks) != 1 || rr.Benchmarks[0].Metrics["ms/page"] != 1400 {
+		t.Errorf("benchmarks %+v", rr.Benchmarks)
+	}
+}
+
+func TestThreadEnv_SetsOrUnsetsTheLimit(t *testing.T) {
+	env := []string{"PATH=/bin", "OMP_THREAD_LIMIT=1", "OMP_NUM_THREADS=4"}
+	if got := strings.Join(threadEnv(env, ""), " "); got != "PATH=/bin" {
+		t.Errorf("default threads: %s", got)
+	}
+	if got := strings.Join(threadEnv(env, "1"), " "); got != "PATH=/bin OMP_THREAD_LIMIT=1" {
+		t.Errorf("one thread: %s", got)
+	}
+}
+
+// results builds Results from benchmark lines, by run.
+func results(t *testing.T, runs map[string]string) *Results {
+	t.Helper()
+	r := &Results{}
+	for name, out := range runs {
+		rr := RunResult{Run: Run{Name: name}}
+		parse(out, &rr)
+		r.Runs = append(r.Runs, rr)
+	}
+	return r
+}
+
+func TestReport_TargetsAndRatios(t *testing.T) {
+	r := results(t, map[string]string{
+		"ocr":                  "BenchmarkOCRPage-2 5 1 ns/op 1000 handler-ms/page 1250 cli-ms/page 950 engine-ms/page 0.8 handler/cli 0.76 engine/cli 980 handler-cpu-ms/page 1200 cli-cpu-ms/page",
+		"store":                "BenchmarkDuplicate-2 100 1 ns/op 0 ocr-runs 60 p50-ms 70 p90-ms 80 p99-ms 10 floor-p50-ms\nBenchmarkStatus/pending-2 100 1 ns/op 500 p50-us 600 p90-us 700 p99-us 400 getitem-p50-us",
+		"memory":               "BenchmarkMemory/pdf-1page-2 1 1 ns/op 100 peak-rss-MB\nBenchmarkMemory/pdf-50pages-2 1 1 ns/op 105 peak-rss-MB 30 helper-rss-MB",
+		"threads-1cpu-limit1":  "BenchmarkEngine/serial 2 1 ns/op 1400 ms/page 0.71 pages/s",
+		"threads-1cpu-default": "BenchmarkEngine/serial 2 1 ns/op 6500 ms/page 0.15 pages/s",
+	})
+	md, table := Report(r, Facts{Template: Template{Path: "template.yaml", MemoryMB: 2048, Arch: "x86_64", OMPThreadLimit: "1"}, ColdStartPath: ColdStartFile})
+	for _, want := range []string{
+		"| 1 | OCR per A4 page, process handler (warm, MinIO + dynalite on loopback) | 1000 ms | `tesseract` CLI 1250 ms | 0.80× | ≤ 0.90× | **met** |",
+		"p50 60.0 ms, p90 70.0 ms, p99 80.0 ms; 0 OCR runs | GetObject + GetItem 10.0 ms | 6.00× | < 50 ms median, no OCR | **missed** by 20% |",
+		"| 5 | Status, pending upload (1 read): p50 | 500 µs | GetItem of the upload 400 µs | 1.25× | ≤ 1.3× the bare read | **met** |",
+		"| 6 | Peak RSS, 50-page scanned PDF | 105 MB (+ poppler 30 MB) | 1-page PDF 100 MB | 1.05× | 50 pages ≤ 1.10× 1 page | **met** |",
+		"OMP_THREAD_LIMIT=1: 1400 ms, 0.71 pages/s | default threads: 6500 ms, 0.15 pages/s",
+		"| 2 | Template's thread setting | OMP_THREAD_LIMIT=1 | faster here: 1 | — | follows the finding | **met** |",
+		"| 3 | Cold start | not measured by make bench (see Cold start) |",
+		// 0.980 CPU-s at 2048 MB on x86_64: 1000 × 1.96 GB-s × $0.0000166667 + $0.0002.
+		"| 7 | Lambda cost per 1,000 pages (x86_64, 2048 MB), the template's",
+		"| $0.0329 | Textract $1.50 | 0.022× |",
+		// The other architecture is shown too, at its price.
+		"| 7 | Lambda cost per 1,000 pages (arm64, 2048 MB)",
+		"Threads, 2 vCPUs: per page, pages/s | not measured: not run",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if !strings.Contains(table, "missed by 20%") {
+		t.Errorf("table:\n%s", table)
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+}
+
+func TestReport_ColdStartFromItsFile(t *testing.T) {
+	cold := &ColdStart{Figure: "init 180 ms", Target: "≤ 1 s", Verdict: "met", Details: "Measured with sam local."}
+	md, _ := Report(&Results{}, Facts{ColdStart: cold, ColdStartPath: ColdStartFile})
+	if !strings.Contains(md, "| 3 | Cold start | init 180 ms | — | — | ≤ 1 s | met |") || !strings.Contains(md, "Measured with sam local.") {
+		t.Error(md)
+	}
+}
