@@ -178,7 +178,9 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if e.closed {
 		return nil, errors.New("tesseract: engine closed")
 	}
+	tuneHeap()
 	boxes, err := e.recognize(pgm, strings.Join(langs, "+"))
+	trimHeap()
 	if err != nil {
 		return nil, err
 	}
