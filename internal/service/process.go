@@ -167,6 +167,11 @@ func (p *Processor) read(ctx context.Context, key string) ([]byte, *ocr.Document
 	defer body.Close()
 	h := sha256.New()
 	var buf bytes.Buffer
+	if s, ok := body.(ocr.Sized); ok && s.Size() > 0 && s.Size() <= p.MaxBytes {
+		// One allocation of the object's size: grown by doubling, the
+		// buffer of a large document briefly holds up to twice its size.
+		buf.Grow(int(s.Size()))
+	}
 	n, err := io.Copy(io.MultiWriter(h, &buf), io.LimitReader(body, p.MaxBytes+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read object %s: %w", key, err)
