@@ -49,7 +49,7 @@ eval: tools ## read every document of ../shared/corpus through the local flow; C
 	$(GO) run ./cmd/s3ocr-eval -corpus ../shared/corpus -scorer ../shared/tools/cer.py
 
 .PHONY: bench
-bench: tools ## benchmarks: OCR per page against the tesseract CLI, threads, duplicates, status, memory, cost; prints the table, writes BENCHMARKS.md
+bench: tools ## benchmarks: OCR per page against the tesseract CLI (in process and the deployed static bootstrap), threads, cold start, duplicates, status, memory, cost; prints the table, writes BENCHMARKS.md
 	S3OCR_REQUIRE_TOOLS=1 $(GO) run ./cmd/s3ocr-bench -go $(GO)
 
 # Every Fuzz* function in internal/, each for FUZZTIME (go test runs one

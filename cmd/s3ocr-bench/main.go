@@ -1,7 +1,8 @@
 // Command s3ocr-bench is make bench: it runs the benchmarks of
 // internal/bench (OCR per page against the tesseract command line, thread
-// settings, duplicate content, status, memory, cost), prints the table and
-// writes BENCHMARKS.md.
+// settings, duplicate content, status, memory, cost) and, for the deployed
+// artifacts, of internal/portable (the static bootstrap per page, cold
+// start), prints the table and writes BENCHMARKS.md.
 package main
 
 import (
@@ -19,7 +20,7 @@ import (
 func main() {
 	out := flag.String("out", "BENCHMARKS.md", "where to write the report, relative to the repository; \"\" for nowhere")
 	goCmd := flag.String("go", "go", "the go command")
-	only := flag.String("only", "", "run only the runs whose names match this regexp (ocr, store, memory, threads-…)")
+	only := flag.String("only", "", "run only the runs whose names match this regexp (ocr, deployed, store, memory, threads-…)")
 	quick := flag.Bool("quick", false, "one iteration each: checks that everything runs, figures not worth keeping")
 	flag.Parse()
 	if err := run(*out, *goCmd, *only, *quick); err != nil {
@@ -39,10 +40,6 @@ func run(out, goCmd, only string, quick bool) error {
 	if err != nil {
 		return err
 	}
-	cold, err := bench.ReadColdStart(filepath.Join(root, bench.ColdStartFile))
-	if err != nil {
-		return err
-	}
 	opts := bench.Options{Root: root, Go: goCmd, Quick: quick, Log: os.Stderr}
 	if only != "" {
 		if opts.Only, err = regexp.Compile(only); err != nil {
@@ -54,7 +51,7 @@ func run(out, goCmd, only string, quick bool) error {
 		return err
 	}
 	tmpl.Path = "template.yaml"
-	md, table := bench.Report(res, bench.Facts{Template: tmpl, ColdStart: cold, ColdStartPath: bench.ColdStartFile, Command: "make bench"})
+	md, table := bench.Report(res, bench.Facts{Template: tmpl, Command: "make bench"})
 	fmt.Print(table)
 	if out == "" {
 		return nil

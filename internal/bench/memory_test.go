@@ -12,12 +12,10 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/s3ocr/s3ocr/internal/app/processapp"
@@ -120,76 +118,43 @@ func BenchmarkMemory(b *testing.B) {
 		name, contentType string
 		pages             int
 		content           func(i int) []byte
-		// arena1 also reads the document, side by side, in a container
-		// whose glibc has one malloc arena (MALLOC_ARENA_MAX=1); its figures
-		// are reported with the prefix "arena1-". glibc gives each thread
-		// that allocates an arena of its own (up to 8 per CPU), and an arena
-		// keeps what it once held; Go runs cgo calls on whichever OS thread
-		// is free, so over many pages Tesseract allocates from several.
-		arena1 bool
 	}{
-		{"png-a4", "image/png", 1, func(i int) []byte { return variant(b, img, 1000+i) }, false},
-		{"pdf-1page", "application/pdf", 1, func(i int) []byte { return distinctPDF(scannedPDF(img, 1), i) }, false},
-		{"pdf-50pages", "application/pdf", 50, func(i int) []byte { return distinctPDF(scannedPDF(img, 50), i) }, true},
+		{"png-a4", "image/png", 1, func(i int) []byte { return variant(b, img, 1000+i) }},
+		{"pdf-1page", "application/pdf", 1, func(i int) []byte { return distinctPDF(scannedPDF(img, 1), i) }},
+		{"pdf-50pages", "application/pdf", 50, func(i int) []byte { return distinctPDF(scannedPDF(img, 50), i) }},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			e := stack(b)
-			type container struct {
-				prefix string
-				env    []string
-				res    childResult
-				peak   childResult // the largest figures over the iterations
-			}
-			cs := []*container{{}}
-			if c.arena1 {
-				cs = append(cs, &container{prefix: "arena1-", env: []string{"MALLOC_ARENA_MAX=1"}})
-			}
+			var res, peak childResult // the last container's figures, and the largest over the iterations
 			i := 0
 			for b.Loop() {
 				b.StopTimer()
 				i++
-				ids, keys := make([]string, len(cs)), make([]string, len(cs))
 				content := c.content(i)
-				for k := range cs {
-					var ev events.S3Event
-					data := content
-					if k > 0 {
-						data = distinctPDF(content, k)
-					}
-					ids[k], ev = e.upload(b, data, c.contentType)
-					keys[k] = ev.Records[0].S3.Object.URLDecodedKey
-				}
+				id, ev := e.upload(b, content, c.contentType)
 				b.StartTimer()
-				errs := make([]error, len(cs))
-				var wg sync.WaitGroup
-				for k, ct := range cs {
-					wg.Go(func() { ct.res, errs[k] = e.runChild(keys[k], ct.env...) })
-				}
-				wg.Wait()
+				var err error
+				res, err = e.runChild(ev.Records[0].S3.Object.URLDecodedKey)
 				b.StopTimer()
-				for k, ct := range cs {
-					if errs[k] == nil && ct.res.Err != "" {
-						errs[k] = errors.New(ct.res.Err)
-					}
-					if errs[k] != nil {
-						b.Fatalf("process function %s: %v (its output is in %s)", ct.env, errs[k], e.logs.Name())
-					}
-					if st := e.mustBeDone(b, ids[k]); len(st.Result.Pages) != c.pages || ct.res.Pages != int64(c.pages) {
-						b.Fatalf("%d pages in the result, %d read by the engine; want %d", len(st.Result.Pages), ct.res.Pages, c.pages)
-					}
-					ct.peak.SelfKB, ct.peak.ChildrenKB = max(ct.peak.SelfKB, ct.res.SelfKB), max(ct.peak.ChildrenKB, ct.res.ChildrenKB)
+				if err == nil && res.Err != "" {
+					err = errors.New(res.Err)
 				}
+				if err != nil {
+					b.Fatalf("process function: %v (its output is in %s)", err, e.logs.Name())
+				}
+				if st := e.mustBeDone(b, id); len(st.Result.Pages) != c.pages || res.Pages != int64(c.pages) {
+					b.Fatalf("%d pages in the result, %d read by the engine; want %d", len(st.Result.Pages), res.Pages, c.pages)
+				}
+				peak.SelfKB, peak.ChildrenKB = max(peak.SelfKB, res.SelfKB), max(peak.ChildrenKB, res.ChildrenKB)
 				b.ReportMetric(float64(len(content))/(1<<20), "file-MB")
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(c.pages), "pages")
-			for _, ct := range cs {
-				b.ReportMetric(float64(ct.peak.SelfKB)/1024, ct.prefix+"peak-rss-MB")
-				b.ReportMetric(float64(ct.peak.ChildrenKB)/1024, ct.prefix+"helper-rss-MB")
-				b.ReportMetric(float64(ct.res.GoKB)/1024, ct.prefix+"go-peak-MB")
-				b.ReportMetric(ct.res.Seconds/float64(c.pages), ct.prefix+"s/page")
-			}
+			b.ReportMetric(float64(peak.SelfKB)/1024, "peak-rss-MB")
+			b.ReportMetric(float64(peak.ChildrenKB)/1024, "helper-rss-MB")
+			b.ReportMetric(float64(res.GoKB)/1024, "go-peak-MB")
+			b.ReportMetric(res.Seconds/float64(c.pages), "s/page")
 		})
 	}
 }

@@ -29,13 +29,7 @@ func tessdata() string {
 	return localstack.DefaultTessdata
 }
 
-// cliArgs are the tesseract command line's arguments that make it do what
-// the engine does: the same model directory and language, automatic page
-// segmentation with orientation and script detection (the engine's PSM 1),
-// and 300 dpi.
-func cliArgs(in string) []string {
-	return []string{in, "stdout", "--tessdata-dir", tessdata(), "-l", "eng", "--psm", "1", "--dpi", "300"}
-}
+func cliArgs(in string) []string { return CLIArgs(in, tessdata()) }
 
 // BenchmarkOCRPage reads the A4 page three ways in each iteration, in an
 // order that turns from one iteration to the next so that a noisy
@@ -154,7 +148,7 @@ func BenchmarkOCRPage(b *testing.B) {
 	st := e.mustBeDone(b, lastID)
 	words := strings.Fields(st.Result.Text)
 	b.ReportMetric(float64(len(words)), "words/page")
-	b.ReportMetric(sameWords(words, strings.Fields(lastCLI)), "same-words")
+	b.ReportMetric(SameWords(words, strings.Fields(lastCLI)), "same-words")
 
 	h, c, g := percentile(handlerT, .5), percentile(cliT, .5), percentile(engineT, .5)
 	b.ReportMetric(ms(h), "handler-ms/page")
@@ -168,26 +162,6 @@ func BenchmarkOCRPage(b *testing.B) {
 	b.ReportMetric(ms(percentile(ocrT, .5)), "decode+ocr-ms")
 	b.ReportMetric(ms(percentile(storeT, .5)), "store-ms")
 	b.ReportMetric(ms(percentile(decodeT, .5)), "png-decode-ms")
-}
-
-// sameWords is the share of words two readings have in common, counted
-// with multiplicity: 1 when they hold the same words.
-func sameWords(a, b []string) float64 {
-	if len(a) == 0 && len(b) == 0 {
-		return 1
-	}
-	count := map[string]int{}
-	for _, w := range a {
-		count[w]++
-	}
-	common := 0
-	for _, w := range b {
-		if count[w] > 0 {
-			count[w]--
-			common++
-		}
-	}
-	return float64(common) / float64(max(len(a), len(b)))
 }
 
 // BenchmarkEngine is the warm engine on the page already in memory, for the

@@ -30,24 +30,12 @@ import (
 // Each iteration starts a new process; each event carries new bytes, so
 // nothing is served from the cache.
 func BenchmarkColdStart(b *testing.B) {
-	if os.Geteuid() != 0 {
-		skipOrFail(b, "portable: chroot needs root")
-	}
-	moduleRoot, fn, layer := artifacts(b, arches[0]) // amd64: qemu would time the emulator
-	rootfs := emptyRoot(b, fn, layer)
+	moduleRoot, rootfs, stack := inEmptyRoot(b)
 	page, err := os.ReadFile(filepath.Join(moduleRoot, "testdata", "invoice.png"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	stack, err := localstack.Start(ctx, localstack.Options{
-		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Settings: map[string]string{"LOG_LEVEL": "warn"}, // the in-process functions' logs
-	})
-	if err != nil {
-		skipOrFail(b, "portable: %v", err)
-	}
-	defer stack.Close()
 	env := functionEnv(stack)
 
 	// event puts a new variant of the page under the function's prefix and
@@ -98,6 +86,27 @@ func BenchmarkColdStart(b *testing.B) {
 	b.ReportMetric(ms(first), "first-event-ms")
 	b.ReportMetric(ms(warm), "warm-event-ms")
 	b.ReportMetric(ms(first-warm), "model-load-ms")
+}
+
+// inEmptyRoot is what the benchmarks of the deployed artifacts start from:
+// the amd64 bootstrap and layer (qemu would time the emulator) in an empty
+// root, and a local stack that is stopped when the benchmark ends.
+func inEmptyRoot(b *testing.B) (moduleRoot, rootfs string, stack *localstack.Stack) {
+	b.Helper()
+	if os.Geteuid() != 0 {
+		skipOrFail(b, "portable: chroot needs root")
+	}
+	moduleRoot, fn, layer := artifacts(b, arches[0])
+	rootfs = emptyRoot(b, fn, layer)
+	stack, err := localstack.Start(context.Background(), localstack.Options{
+		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Settings: map[string]string{"LOG_LEVEL": "warn"}, // the in-process functions' logs
+	})
+	if err != nil {
+		skipOrFail(b, "portable: %v", err)
+	}
+	b.Cleanup(func() { stack.Close() })
+	return moduleRoot, rootfs, stack
 }
 
 const prefix = "portable/"
