@@ -3,6 +3,7 @@ package tesseract
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
@@ -581,6 +582,68 @@ func BenchmarkRecognize(b *testing.B) {
 				if _, err := e.Recognize(context.Background(), img, nil); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// turn returns img turned a quarter clockwise n times.
+func turn(img image.Image, n int) image.Image {
+	for range n % 4 {
+		b := img.Bounds()
+		dst := image.NewGray(image.Rect(0, 0, b.Dy(), b.Dx()))
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				dst.Set(b.Max.Y-1-y, x-b.Min.X, img.At(x, y))
+			}
+		}
+		img = dst
+	}
+	return img
+}
+
+// An upright page is read once, without orientation detection; a page
+// turned upside down or a quarter counter-clockwise reads as noise that way,
+// and is read again with it, giving the upright page's words.
+func TestRecognize_TurnedPagesAreReadAgainWithOrientation(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	img := decodeFile(t, filepath.Join("..", "..", "testdata", "invoice.png"))
+	upright, err := e.Recognize(ctx, img, []string{"eng"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.reads != 1 {
+		t.Fatalf("upright page read %d times, want once", e.reads)
+	}
+	if c := upright.Confidence; c < osdBelow {
+		t.Fatalf("upright page's confidence %.2f is under %.2f", c, osdBelow)
+	}
+	want := strings.Fields(upright.Text)
+	for _, quarters := range []int{2, 3} {
+		t.Run(fmt.Sprintf("turned %d°", quarters*90), func(t *testing.T) {
+			before := e.reads
+			p, err := e.Recognize(ctx, turn(img, quarters), []string{"eng"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := e.reads - before; n != 2 {
+				t.Errorf("read %d times, want twice", n)
+			}
+			got := strings.Fields(p.Text)
+			common := 0
+			seen := map[string]int{}
+			for _, w := range want {
+				seen[w]++
+			}
+			for _, w := range got {
+				if seen[w] > 0 {
+					seen[w]--
+					common++
+				}
+			}
+			if recall := float64(common) / float64(len(want)); recall < 0.95 {
+				t.Fatalf("%.0f%% of the upright page's words; text:\n%s", recall*100, p.Text)
 			}
 		})
 	}
