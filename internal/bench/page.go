@@ -111,11 +111,13 @@ func VariantPNG(img *image.Gray, n int) ([]byte, error) {
 }
 
 // CLIArgs are the tesseract command line's arguments that make it do what
-// the engine does on the PNG in: the models in tessdata, the eng model,
-// automatic page segmentation with orientation and script detection (the
-// engine's PSM 1), and 300 dpi. OMP_THREAD_LIMIT comes from the environment.
+// the engine does with an upright page, as plain Tesseract reads it: the
+// models in tessdata, the eng model, the CLI's default automatic page
+// segmentation (PSM 3; the engine adds orientation detection only for pages
+// that read badly without it, see internal/tesseract), and 300 dpi.
+// OMP_THREAD_LIMIT comes from the environment.
 func CLIArgs(in, tessdata string) []string {
-	return []string{in, "stdout", "--tessdata-dir", tessdata, "-l", "eng", "--psm", "1", "--dpi", "300"}
+	return []string{in, "stdout", "--tessdata-dir", tessdata, "-l", "eng", "--dpi", "300"}
 }
 
 // SameWords is the share of words two readings have in common, counted

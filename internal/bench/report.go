@@ -234,7 +234,7 @@ func (p *report) ocr() {
 	fmt.Fprintf(&s, "One A4 page at 300 dpi (2480×3508, 8-bit grey PNG): the words of `testdata/hello.txt` and `invoice.txt` set in Go Regular 12 pt, %.0f words. "+
 		"Each of %d iterations reads the same page three ways, in an order that turns each time: "+
 		"the process function's S3 handler on a warm container (its engine and model loaded; the object in MinIO, the records in dynalite, all on loopback), "+
-		"from the event to the result stored; the `tesseract` command line on the same PNG with the same model, page segmentation (`--psm 1`, orientation detection, as the engine), "+
+		"from the event to the result stored; the `tesseract` command line on the same PNG with the same model, its default page segmentation (automatic, PSM 3, which the engine uses too on a page that reads well without orientation detection), "+
 		"`--dpi 300` and `OMP_THREAD_LIMIT=1`; and the warm engine alone (`internal/tesseract`) on the page already decoded in memory. "+
 		"Each page's bytes differ (a few low bits of the margin), so nothing is served from the cache. "+
 		"The handler's text and the CLI's share %.0f%% of their words. "+
