@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"net/url"
 	"os"
@@ -72,7 +71,7 @@ func stack(b *testing.B) *env {
 	b.Helper()
 	shared.once.Do(func() { shared.env, shared.err = startEnv() })
 	if shared.err != nil {
-		if errors.Is(shared.err, localstack.ErrToolMissing) && os.Getenv("S3OCR_REQUIRE_TOOLS") != "1" {
+		if localstack.Skippable(shared.err) {
 			b.Skip("local stack:", shared.err)
 		}
 		b.Fatal("local stack:", shared.err)

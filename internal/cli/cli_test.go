@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,7 +28,7 @@ func TestMain(m *testing.M) {
 	})
 	cancel()
 	if err != nil {
-		if errors.Is(err, localstack.ErrToolMissing) && os.Getenv("S3OCR_REQUIRE_TOOLS") != "1" {
+		if localstack.Skippable(err) {
 			fmt.Println("cli: skipped:", err)
 			os.Exit(0)
 		}

@@ -39,7 +39,7 @@ func run(m *testing.M) int {
 	if endpoint == "" {
 		d, err := localstack.StartDynalite(ctx, localstack.DynaliteOptions{})
 		switch {
-		case errors.Is(err, localstack.ErrToolMissing) && os.Getenv("S3OCR_REQUIRE_TOOLS") != "1":
+		case localstack.Skippable(err):
 			skipReason = fmt.Sprintf("no DynamoDB to test against: %v; set S3OCR_REQUIRE_TOOLS=1 to fail instead", err)
 			return m.Run()
 		case err != nil:

@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,7 +50,7 @@ func TestMain(m *testing.M) {
 	})
 	cancel()
 	if err != nil {
-		if errors.Is(err, localstack.ErrToolMissing) && os.Getenv("S3OCR_REQUIRE_TOOLS") != "1" {
+		if localstack.Skippable(err) {
 			fmt.Println("e2e: skipped:", err)
 			os.Exit(0)
 		}

@@ -147,3 +147,10 @@ func ModuleRoot() (string, error) {
 // ErrToolMissing is wrapped by the Start functions when a server's binary is
 // not installed; `make tools` installs them.
 var ErrToolMissing = errors.New("not installed (run `make tools`)")
+
+// Skippable reports whether tests that met err starting a server may skip
+// rather than fail: the server is not installed, and S3OCR_REQUIRE_TOOLS=1
+// (make test, where make tools installed everything) is not set.
+func Skippable(err error) bool {
+	return errors.Is(err, ErrToolMissing) && os.Getenv("S3OCR_REQUIRE_TOOLS") != "1"
+}

@@ -88,7 +88,7 @@ func minio(t *testing.T) *localstack.MinIO {
 			}
 		}
 	})
-	if errors.Is(startErr, localstack.ErrToolMissing) && os.Getenv("S3OCR_REQUIRE_TOOLS") != "1" {
+	if localstack.Skippable(startErr) {
 		t.Skipf("MinIO is not installed (`make tools` installs it; S3OCR_REQUIRE_TOOLS=1 makes this a failure): %v", startErr)
 	}
 	if startErr != nil {
