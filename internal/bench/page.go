@@ -18,6 +18,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"github.com/s3ocr/s3ocr/internal/localstack"
+	"github.com/s3ocr/s3ocr/internal/wordmatch"
 )
 
 // An A4 page at 300 dpi, as a scanner delivers it: 210 × 297 mm.
@@ -126,16 +127,5 @@ func SameWords(a, b []string) float64 {
 	if len(a) == 0 && len(b) == 0 {
 		return 1
 	}
-	count := map[string]int{}
-	for _, w := range a {
-		count[w]++
-	}
-	common := 0
-	for _, w := range b {
-		if count[w] > 0 {
-			count[w]--
-			common++
-		}
-	}
-	return float64(common) / float64(max(len(a), len(b)))
+	return float64(wordmatch.Common(a, b)) / float64(max(len(a), len(b)))
 }

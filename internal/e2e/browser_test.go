@@ -15,6 +15,7 @@ import (
 
 	"github.com/s3ocr/s3ocr/internal/localstack"
 	"github.com/s3ocr/s3ocr/internal/service"
+	"github.com/s3ocr/s3ocr/internal/wordmatch"
 )
 
 // pageReport is what web/test/browser.mjs prints: what the page showed.
@@ -153,7 +154,7 @@ func TestBrowser_PageUploadsReadsAndRefuses(t *testing.T) {
 	if !img.ImageLoaded {
 		t.Error("the page image was not shown")
 	}
-	if r := recall(words(string(want)), words(img.Text)); r < 0.8 {
+	if r := wordmatch.Recall(words(string(want)), words(img.Text)); r < 0.8 {
 		t.Errorf("only %.0f%% of the ground truth's words are in the page text", 100*r)
 	}
 
@@ -165,25 +166,6 @@ func TestBrowser_PageUploadsReadsAndRefuses(t *testing.T) {
 	if !isPNG(shot) {
 		t.Errorf("no screenshot at %s", shot)
 	}
-}
-
-// recall is the share of want's words (as a multiset) found in got.
-func recall(want, got []string) float64 {
-	have := map[string]int{}
-	for _, w := range got {
-		have[w]++
-	}
-	found := 0
-	for _, w := range want {
-		if have[w] > 0 {
-			have[w]--
-			found++
-		}
-	}
-	if len(want) == 0 {
-		return 0
-	}
-	return float64(found) / float64(len(want))
 }
 
 func fileExists(path string) bool { _, err := os.Stat(path); return err == nil }

@@ -233,7 +233,8 @@ func (e *Engine) recognize(pgm []byte, langs string) ([]gosseract.BoundingBox, e
 		e.client, e.langs = nil, ""
 		return nil, fmt.Errorf("tesseract: %w", err)
 	}
-	if meanConfidence(boxes) >= osdBelow {
+	conf := meanConfidence(boxes)
+	if conf >= osdBelow {
 		return boxes, nil
 	}
 	// A page that reads badly may be sideways or upside down: read it again
@@ -244,7 +245,7 @@ func (e *Engine) recognize(pgm []byte, langs string) ([]gosseract.BoundingBox, e
 	if err != nil {
 		return nil, fmt.Errorf("tesseract: %w", err)
 	}
-	if meanConfidence(turned) > meanConfidence(boxes) {
+	if meanConfidence(turned) > conf {
 		return turned, nil
 	}
 	return boxes, nil

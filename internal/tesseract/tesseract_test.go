@@ -18,6 +18,7 @@ import (
 
 	"github.com/s3ocr/s3ocr/internal/imaging"
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/wordmatch"
 )
 
 // These tests run Tesseract itself, with the models of the machine (the
@@ -630,19 +631,7 @@ func TestRecognize_TurnedPagesAreReadAgainWithOrientation(t *testing.T) {
 			if n := e.reads - before; n != 2 {
 				t.Errorf("read %d times, want twice", n)
 			}
-			got := strings.Fields(p.Text)
-			common := 0
-			seen := map[string]int{}
-			for _, w := range want {
-				seen[w]++
-			}
-			for _, w := range got {
-				if seen[w] > 0 {
-					seen[w]--
-					common++
-				}
-			}
-			if recall := float64(common) / float64(len(want)); recall < 0.95 {
+			if recall := wordmatch.Recall(want, strings.Fields(p.Text)); recall < 0.95 {
 				t.Fatalf("%.0f%% of the upright page's words; text:\n%s", recall*100, p.Text)
 			}
 		})
