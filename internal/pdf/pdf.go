@@ -280,7 +280,8 @@ func decodePGM(b []byte) (*image.Gray, error) {
 		i = j
 	}
 	i++ // the single whitespace before the pixels
-	if max != 255 || w <= 0 || h <= 0 || len(b)-i < w*h {
+	// w*h can overflow; w > pix/h is w*h > pix without the product.
+	if pix := len(b) - i; max != 255 || w <= 0 || h <= 0 || pix < 0 || w > pix/h {
 		return nil, fmt.Errorf("PGM %dx%d max %d with %d bytes of pixels", w, h, max, len(b)-i)
 	}
 	return &image.Gray{Pix: b[i : i+w*h], Stride: w, Rect: image.Rect(0, 0, w, h)}, nil
