@@ -34,6 +34,7 @@ const (
 	ENOTREADY       = "not_ready"            // text or hOCR asked for an upload that is not done yet
 	ENOTUPLOADED    = "not_uploaded"         // no file arrived before the presigned POST expired
 	EOBJECTNOTFOUND = "object_not_found"     // the event's object is gone
+	ETOOCOMPLEX     = "too_complex"          // a page needs more memory, CPU time or output than a reader is allowed
 )
 
 // Error is a failure a user can cause or see: a stable Code and a Message
