@@ -22,5 +22,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(api.CreateUpload)
+	lambda.Start(api.Route)
 }

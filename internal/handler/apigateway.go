@@ -211,34 +211,8 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
-// StatusCode maps an error code to its HTTP status. It is the one place
-// that does.
-func StatusCode(code string) int {
-	switch code {
-	case ocr.EINVALID, ocr.EFILENAME, ocr.ELANGUAGE, ocr.EBADID:
-		return http.StatusBadRequest
-	case ocr.ENOTFOUND:
-		return http.StatusNotFound
-	case ocr.EMETHOD:
-		return http.StatusMethodNotAllowed
-	case ocr.EBODYTOOLARGE, ocr.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case ocr.EUNSUPPORTED:
-		return http.StatusUnsupportedMediaType
-	case ocr.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	case ocr.ENOTREADY:
-		return http.StatusConflict
-	case ocr.ERESULTEXPIRED:
-		return http.StatusGone
-	case ocr.EEMPTY, ocr.ETYPEMISMATCH, ocr.EBADIMAGE, ocr.ETOOMANYPIXELS, ocr.ETOOMANYPAGES, ocr.EBADPDF, ocr.EENCRYPTED, ocr.EOCRFAILED, ocr.ETIMEOUT, ocr.EOBJECTNOTFOUND, ocr.ENOTUPLOADED:
-		// The upload failed in processing: asked for its text, the answer
-		// is that there is none, and why.
-		return http.StatusUnprocessableEntity
-	default:
-		return http.StatusInternalServerError
-	}
-}
+// StatusCode maps an error code to its HTTP status, from ocr.Codes.
+func StatusCode(code string) int { return ocr.Lookup(code).Status }
 
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {

@@ -219,10 +219,11 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 	switch {
 	case err != nil && ocr.Permanent(err):
 		final.State, final.Error = ocr.ResultFailed, asError(err)
-		if final.Error.Code == ocr.ETIMEOUT {
-			// Not the content's fault: the record expires at once, so a
-			// later upload tries again, but completing it still hands over
-			// the uploads waiting now, and they fail with this upload.
+		if !ocr.ContentFault(err) {
+			// Not the content's fault (a timeout, say): the record expires
+			// at once, so a later upload tries again, but completing it
+			// still hands over the uploads waiting now, and they fail with
+			// this upload.
 			final.ExpiresAt = p.Now()
 		}
 	case err != nil:
