@@ -44,27 +44,29 @@ import (
 	"github.com/s3ocr/s3ocr/internal/ocr"
 )
 
-// Defaults for a zero Limits field. They are sized for poppler on the
-// largest page the service accepts (60 MP, the pixel limit) inside the
-// process function's 2048 MB, measured with pdftoppm 22.12 on 2 vCPUs:
+// Defaults for a zero Limits field, from poppler 22.12 on this project's
+// inputs, measured as the smallest RLIMIT_AS each run succeeds under:
 //
-//   - an A4 page at 300 dpi (8.7 MP grey) rendered in 0.25 s of CPU with a
-//     peak address space of 250 MB; a 60 MP page (7,750 px square) in 1.5 s
-//     and 560 MB. Half the function's memory leaves room for the Go process,
-//     which holds the 60 MB greymap and Tesseract's copy of it.
+//   - pdftoppm at 300 dpi in grey needs about 75 MB plus a byte per pixel:
+//     36 MB for an A4 page of text, 44 MB for an A4 page holding a 35 MP
+//     colour JPEG scan (poppler scales it down as it decodes), 134 MB for
+//     a 60 MP page (the service's pixel limit), in 0.01-0.1 s of CPU.
+//     512 MiB is four times the largest, for transparency groups (each one
+//     a page-sized bitmap), and a quarter of the process function's
+//     2048 MB, which also holds the greymap and Tesseract.
+//   - pdfinfo -box of a 3,000-page document takes 24 MB and 0.36 s of CPU,
+//     pdftotext -bbox-layout of a page 24 MB and 0.03 s. 30 s of CPU is a
+//     hundred times the slowest, and a tenth of the function's 300 s.
 //   - A 60 MP greymap is 60 MB of stdout; 64 MiB bounds it with its header.
 //   - The largest file a tool writes is libtiff's uncompressed RGBA of a
-//     60 MP page, 240 MB; poppler writes only to stdout (and fontconfig
-//     its cache). 256 MiB is half of Lambda's default 512 MB of /tmp.
-//   - pdfinfo and pdftotext of ordinary pages take tens of milliseconds; 30 s
-//     of CPU is a hundred times the slowest page measured and leaves most of
-//     the function's 300 s timeout for the OCR of the other pages.
+//     60 MP page, 240 MB; poppler writes only to stdout. 256 MiB is half of
+//     Lambda's default 512 MB of /tmp.
 const (
-	DefaultMemory   = 1 << 30          // RLIMIT_AS, 1 GiB
+	DefaultMemory   = 512 << 20        // RLIMIT_AS, 512 MiB
 	DefaultCPU      = 30 * time.Second // RLIMIT_CPU
 	DefaultFileSize = 256 << 20        // RLIMIT_FSIZE, 256 MiB
 	DefaultOutput   = 64 << 20         // stdout kept, 64 MiB
-	DefaultTimeout  = 60 * time.Second // wall clock
+	DefaultTimeout  = 60 * time.Second // wall clock, twice the CPU limit
 )
 
 // Margin is how long before the caller's deadline a run is stopped, so that
@@ -195,7 +197,9 @@ func Run(ctx context.Context, lim Limits, name string, args ...string) ([]byte, 
 	if msg, _ := io.ReadAll(io.LimitReader(report, StderrLimit)); len(msg) > 0 {
 		return nil, fmt.Errorf("sandbox: %s: %s", name, msg)
 	}
-	if err == nil && !out.overflowed {
+	// pdftoppm 22.12 that runs out of memory says so, writes a 12-byte
+	// image and exits 0: its word is taken over its exit status.
+	if err == nil && !out.overflowed && !saysOutOfMemory(errTail.String()) {
 		return out.buf.Bytes(), nil
 	}
 	return nil, explain(ctx, context.Cause(runCtx), lim, timeout, name, cmd.ProcessState, errTail.String(), err)
@@ -222,7 +226,7 @@ func explain(ctx context.Context, killedFor error, lim Limits, timeout time.Dura
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", name, ctx.Err())
 	case ps == nil:
-		return fmt.Errorf("sandbox: %s: %w", name, err)
+		return fmt.Errorf("sandbox: %s: %w", name, err) // Wait failed, not the program
 	}
 	ws, _ := ps.Sys().(syscall.WaitStatus)
 	cpu := ps.UserTime() + ps.SystemTime()
@@ -252,10 +256,11 @@ func explain(ctx context.Context, killedFor error, lim Limits, timeout time.Dura
 // memory". A kill by SIGKILL that Run did not send and the CPU limit does
 // not explain is the kernel's OOM killer.
 func outOfMemory(e *ExitError) bool {
-	if e.Signal == syscall.SIGKILL {
-		return true
-	}
-	s := strings.ToLower(e.Stderr)
+	return e.Signal == syscall.SIGKILL || saysOutOfMemory(e.Stderr)
+}
+
+func saysOutOfMemory(stderr string) bool {
+	s := strings.ToLower(stderr)
 	for _, m := range []string{"out of memory", "bad_alloc", "cannot allocate", "memoryerror", "not enough memory"} {
 		if strings.Contains(s, m) {
 			return true

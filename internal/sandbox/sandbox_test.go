@@ -120,6 +120,12 @@ func TestRun_MemoryLimit(t *testing.T) {
 	}
 }
 
+func TestRun_ProgramThatSaysItRanOutOfMemoryIsStoppedByTheLimit(t *testing.T) {
+	// As pdftoppm does: the message, a truncated image, exit status 0.
+	_, err := Run(ctx, Limits{}, "sh", "-c", "echo 'Out of memory' >&2; printf 'P5\\n1 1\\n'")
+	wantCode(t, err, ocr.ETOOCOMPLEX, "memory limit of 512 MiB")
+}
+
 func TestRun_FileSizeLimit(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Run(ctx, Limits{FileSize: 1 << 20, Dir: dir}, "sh", "-c", "exec yes > big")
