@@ -12,9 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/sandbox"
 )
 
 // Document is an uploaded image file read page by page: one page for most
@@ -24,25 +24,19 @@ type Document struct {
 	data      []byte
 	maxPixels int64
 	tiff      *tiffPages // nil for single-page formats
+	// libtiff's rewrites of the TIFF, one per tiffConverters entry, each
+	// made the first time a page needs it.
+	converted [len(tiffConverters)]*convertedTIFF
 }
 
-// Open checks data as Decode does and counts its pages, refusing more than
-// maxPages (ETOOMANYPAGES) before decoding any.
+// Open checks data's type and counts its pages, refusing more than maxPages
+// (ETOOMANYPAGES) before decoding any. Its errors are Decode's.
 func Open(data []byte, maxPixels int64, maxPages int) (*Document, error) {
 	d := &Document{data: data, maxPixels: maxPixels}
 	if Sniff(data) == TIFF {
 		t, err := readTIFFPages(data, maxPages)
 		if err != nil {
 			return nil, err
-		}
-		if t.foreign && len(t.ifds) <= maxPages {
-			if data, err = convertTIFF(data); err != nil {
-				return nil, err
-			}
-			if t, err = readTIFFPages(data, maxPages); err != nil {
-				return nil, err
-			}
-			d.data = data
 		}
 		d.tiff = t
 	}
@@ -61,35 +55,101 @@ func (d *Document) Pages() int {
 }
 
 // Page decodes page i (from 0), checking its header against the pixel limit
-// first, with the errors Decode gives.
-func (d *Document) Page(i int) (image.Image, error) {
+// first, with the errors Decode gives. It returns an opaque image turned
+// upright, as Decode does.
+//
+// A TIFF page that Go's decoder does not read (a compression, depth or
+// channel layout x/image/tiff lacks, such as JPEG compression or grey with
+// alpha) is rewritten by libtiff's tools in the sandbox and then decoded in
+// Go; ctx bounds that run, which fails with ETOOCOMPLEX at its resource
+// limits and ETIMEOUT at ctx's deadline.
+func (d *Document) Page(ctx context.Context, i int) (image.Image, error) {
 	if i < 0 || i >= d.Pages() {
 		return nil, fmt.Errorf("imaging: page %d of %d", i, d.Pages())
 	}
-	if d.tiff == nil || i == 0 {
+	if d.tiff == nil {
 		return Decode(d.data, d.maxPixels)
+	}
+	img, err := tiffPage(d.data, d.tiff, i, d.maxPixels)
+	if err == nil {
+		return finish(img, d.tiff.orientation[i]), nil
+	}
+	if c := ocr.ErrorCode(err); c != ocr.EBADIMAGE && c != ocr.EUNSUPPORTED {
+		return nil, err
+	}
+	// Go could not read the page; libtiff, the reference reader, may.
+	// Try each rewrite in turn, the one that keeps pages smallest first.
+	for k, conv := range tiffConverters {
+		c := d.converted[k]
+		if c == nil {
+			c = d.convert(ctx, conv)
+			d.converted[k] = c
+		}
+		if c.err != nil {
+			return nil, c.err
+		}
+		cimg, cerr := tiffPage(c.data, c.pages, i, d.maxPixels)
+		if cerr == nil {
+			o := d.tiff.orientation[i]
+			if conv.flips != nil {
+				// Undo what the tool did of the orientation, then do all of it.
+				cimg = orient(cimg, conv.flips[o])
+			}
+			return finish(cimg, o), nil
+		}
+		if c := ocr.ErrorCode(cerr); c != ocr.EBADIMAGE && c != ocr.EUNSUPPORTED {
+			return nil, cerr
+		}
+	}
+	return nil, err
+}
+
+// tiffPage decodes directory i of a TIFF whose directories p lists, in Go.
+func tiffPage(data []byte, p *tiffPages, i int, maxPixels int64) (image.Image, error) {
+	switch t := p.tags[i]; {
+	case t.isGreyAlpha():
+		return decodeGreyAlpha(data, p.order, p.ifds[i], maxPixels)
+	case (t.compression == 3 || t.compression == 4) && t.photometric == 1:
+		// x/image/tiff reads CCITT codes as if black were always 1 (white
+		// runs as 1 bits); TIFF's codes say white is 0 and Photometric says
+		// which of 0 and 1 is black, as libtiff reads them. Fax images are
+		// white-is-zero, which Go reads right; a black-is-zero one it would
+		// return inverted.
+		return nil, ocr.Errorf(ocr.EUNSUPPORTED, "the TIFF is black-is-zero CCITT, which is read through libtiff")
+	}
+	if i == 0 {
+		return decodeReader(bytes.NewReader(data), maxPixels, nil)
 	}
 	// The TIFF decoder reads the directory the header points at: point it
 	// at page i's, through an overlay, without copying the file.
-	o := &overlay{data: d.data}
-	copy(o.head[:], d.data[:8])
-	d.tiff.order.PutUint32(o.head[4:], d.tiff.ifds[i])
-	return decodeReader(io.NewSectionReader(o, 0, int64(len(d.data))), d.maxPixels)
+	o := &overlay{data: data}
+	copy(o.head[:], data[:8])
+	p.order.PutUint32(o.head[4:], p.ifds[i])
+	return decodeReader(io.NewSectionReader(o, 0, int64(len(data))), maxPixels, nil)
 }
 
-// overlay is data with its first 8 bytes replaced.
+// overlay is data with its first 8 bytes replaced and, from tailAt (past
+// the data's end), tail appended: a TIFF file that starts at another
+// directory, or at a new one, without copying the file. A read that starts
+// in the data ends with it, so a strip that runs past the end of the file is
+// an error as it would be without the tail.
 type overlay struct {
-	head [8]byte
-	data []byte
+	head   [8]byte
+	data   []byte
+	tail   []byte
+	tailAt int64
 }
 
 func (o *overlay) ReadAt(p []byte, off int64) (int, error) {
-	if off >= int64(len(o.data)) {
-		return 0, io.EOF
-	}
-	n := copy(p, o.data[off:])
-	if off < 8 {
-		copy(p, o.head[off:])
+	var n int
+	switch {
+	case off >= 0 && off < int64(len(o.data)):
+		n = copy(p, o.data[off:])
+		if off < 8 {
+			copy(p, o.head[off:])
+		}
+	case len(o.tail) > 0 && off >= o.tailAt && off < o.tailAt+int64(len(o.tail)):
+		n = copy(p, o.tail[off-o.tailAt:])
 	}
 	if n < len(p) {
 		return n, io.EOF
@@ -98,62 +158,93 @@ func (o *overlay) ReadAt(p []byte, off int64) (int, error) {
 }
 
 type tiffPages struct {
-	order   binary.ByteOrder
-	ifds    []uint32 // offset of each page's directory
-	foreign bool     // a page uses a compression x/image/tiff cannot decode
+	order       binary.ByteOrder
+	ifds        []uint32 // offset of each page's directory
+	orientation []int    // each page's Orientation tag, 1–8 (1 when absent or out of range)
+	tags        []tiffTags
 }
 
-// goCompressions are the TIFF compressions x/image/tiff decodes: none,
-// CCITT group 3 and 4, LZW, Deflate (two codes) and PackBits.
-var goCompressions = map[uint16]bool{1: true, 3: true, 4: true, 5: true, 8: true, 32946: true, 32773: true}
-
-// tiffCompression reads the Compression tag (259) of the directory at off;
-// absent means none.
-func tiffCompression(data []byte, order binary.ByteOrder, off uint32) uint16 {
-	n := int(order.Uint16(data[off:]))
-	for i := range n {
-		e := int(off) + 2 + 12*i
-		if order.Uint16(data[e:]) == 259 {
-			return order.Uint16(data[e+8:])
-		}
-	}
-	return 1
+// A tiffConverter rewrites a whole TIFF with one of libtiff's tools into a
+// TIFF that x/image/tiff reads.
+type tiffConverter struct {
+	tool string
+	args func(in, out string) []string
+	// flips says, by Orientation tag value, which orientation the tool has
+	// already applied to the pixels (nil: none). libtiff's RGBA interface
+	// (TIFFReadRGBAImageOriented, tif_getimage.c setorientation) flips rows
+	// and columns for tags 2–4 and 6–8 but never transposes, and writes
+	// Orientation 1.
+	flips *[9]int
 }
 
-// convertTIFF rewrites a TIFF whose compression Go cannot decode (JPEG in
-// TIFF, as scanners save) as LZW, with libtiff's tiffcp run as a separate
-// process, as poppler is for PDFs: libtiff parses the untrusted file in a
-// process of its own, and Go decodes what it writes.
-func convertTIFF(data []byte) ([]byte, error) {
+// tiffConverters are tried in order on a page Go's decoder refuses.
+//
+// tiffcp rewrites every page as LZW, keeping its depth and channels: it is
+// enough for a compression Go lacks (JPEG, old-style JPEG, LZMA, ZSTD…)
+// and keeps a grey page one byte a pixel. tiff2rgba decodes every page
+// libtiff reads, whatever its photometric, depth, alpha or planar layout,
+// into 8-bit RGBA (4 bytes a pixel; LZW on disk): grey with alpha, 2- and
+// 4-bit palettes, 12-bit and the rest.
+var tiffConverters = [...]tiffConverter{
+	{tool: "tiffcp", args: func(in, out string) []string { return []string{"-c", "lzw", "-p", "contig", in, out} }},
+	{tool: "tiff2rgba", args: func(in, out string) []string { return []string{"-c", "lzw", in, out} },
+		flips: &[9]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 1, 6: 2, 7: 3, 8: 4}},
+}
+
+// convertedTIFF is one converter's rewrite of a document, or why it failed.
+type convertedTIFF struct {
+	data  []byte
+	pages *tiffPages
+	err   error
+}
+
+// convert runs conv on the document, as a separate sandboxed process, as
+// poppler is for PDFs: libtiff parses the untrusted file in a process of its
+// own, with an empty environment and resource limits, and Go decodes what it
+// writes. The rewrite must have the original's pages.
+func (d *Document) convert(ctx context.Context, conv tiffConverter) *convertedTIFF {
+	fail := func(err error) *convertedTIFF { return &convertedTIFF{err: err} }
 	dir, err := os.MkdirTemp("", "s3ocr-tiff-")
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	defer os.RemoveAll(dir)
-	in, out := filepath.Join(dir, "in.tif"), filepath.Join(dir, "out.tif")
-	if err := os.WriteFile(in, data, 0o600); err != nil {
-		return nil, err
+	if err := os.WriteFile(filepath.Join(dir, "in.tif"), d.data, 0o600); err != nil {
+		return fail(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "tiffcp", "-c", "lzw", in, out)
-	msg, err := cmd.CombinedOutput()
-	if errors.Is(err, exec.ErrNotFound) {
-		return nil, fmt.Errorf("imaging: tiffcp is needed for JPEG-compressed TIFFs: %w", err)
-	}
-	if err != nil {
+	_, err = sandbox.Run(ctx, sandbox.Limits{Dir: dir}, conv.tool, conv.args("in.tif", "out.tif")...)
+	var exit *sandbox.ExitError
+	switch {
+	case errors.As(err, &exit):
+		msg := exit.Stderr
 		if len(msg) > 300 {
-			msg = msg[:300]
+			msg = msg[len(msg)-300:]
 		}
-		return nil, ocr.Errorf(ocr.EBADIMAGE, "the TIFF is corrupt: %s", strings.TrimSpace(string(msg)))
+		return fail(&ocr.Error{Code: ocr.EBADIMAGE, Message: "the TIFF is corrupt: " + strings.TrimSpace(msg), Err: err})
+	case errors.Is(err, exec.ErrNotFound):
+		return fail(fmt.Errorf("imaging: %s (libtiff-tools) is needed for TIFFs Go does not read: %w", conv.tool, err))
+	case err != nil:
+		return fail(err)
 	}
-	return os.ReadFile(out)
+	data, err := os.ReadFile(filepath.Join(dir, "out.tif"))
+	if err != nil {
+		return fail(err)
+	}
+	pages, err := readTIFFPages(data, len(d.tiff.ifds))
+	if err != nil {
+		return fail(err)
+	}
+	if len(pages.ifds) != len(d.tiff.ifds) {
+		return fail(ocr.Errorf(ocr.EBADIMAGE, "the TIFF is corrupt: libtiff read %d of its %d pages", len(pages.ifds), len(d.tiff.ifds)))
+	}
+	return &convertedTIFF{data: data, pages: pages}
 }
 
 // readTIFFPages walks the chain of image file directories. It is
 // hand-written because x/image/tiff decodes only the first; the chain is a
 // linked list of (count, 12-byte entries, next offset), checked here against
-// loops and the file's end. It stops counting past maxPages.
+// loops and the file's end. It stops counting past maxPages, so a file of a
+// million directories costs maxPages+1 steps.
 func readTIFFPages(data []byte, maxPages int) (*tiffPages, error) {
 	bad := func(why string) error { return ocr.Errorf(ocr.EBADIMAGE, "the TIFF is corrupt: %s", why) }
 	if len(data) < 8 {
@@ -179,9 +270,12 @@ func readTIFFPages(data []byte, maxPages int) (*tiffPages, error) {
 			return nil, bad(fmt.Sprintf("directory %d runs past the end of the file", len(t.ifds)+1))
 		}
 		t.ifds = append(t.ifds, off)
-		if !goCompressions[tiffCompression(data, order, off)] {
-			t.foreign = true
+		o := int(tiffShort(data[off:next], order, 274, 1))
+		if o < 1 || o > 8 {
+			o = 1
 		}
+		t.orientation = append(t.orientation, o)
+		t.tags = append(t.tags, readTIFFTags(data[off:next], order))
 		if len(t.ifds) > maxPages {
 			break
 		}

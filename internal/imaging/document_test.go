@@ -1,12 +1,12 @@
 package imaging
 
 import (
+	"context"
 	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
@@ -31,11 +31,11 @@ func TestOpen_MultiPageTIFFPageByPage(t *testing.T) {
 	if d.Pages() != 2 {
 		t.Fatalf("pages = %d, want 2", d.Pages())
 	}
-	first, err := d.Page(0)
+	first, err := d.Page(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := d.Page(1)
+	second, err := d.Page(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestOpen_MultiPageTIFFPageByPage(t *testing.T) {
 	if first.Bounds() != hello.Bounds() || second.Bounds() != invoice.Bounds() || first.Bounds() == second.Bounds() {
 		t.Fatalf("pages %v and %v; want %v and %v", first.Bounds(), second.Bounds(), hello.Bounds(), invoice.Bounds())
 	}
-	if _, err := d.Page(2); err == nil {
+	if _, err := d.Page(context.Background(), 2); err == nil {
 		t.Fatal("page 3 of 2 decoded")
 	}
 }
@@ -105,7 +105,7 @@ func TestOpen_JPEGCompressedTIFFIsConvertedAndRead(t *testing.T) {
 		t.Fatalf("pages = %d", d.Pages())
 	}
 	for i := range 2 {
-		if _, err := d.Page(i); err != nil {
+		if _, err := d.Page(context.Background(), i); err != nil {
 			t.Fatalf("page %d: %v", i+1, err)
 		}
 	}
@@ -122,7 +122,7 @@ func FuzzSniffAndOpen(f *testing.F) {
 		Sniff(data)
 		d, err := Open(data, 1_000_000, 3)
 		if err != nil {
-			if ocr.ErrorCode(err) == ocr.EINTERNAL && !strings.Contains(err.Error(), "tiffcp") {
+			if ocr.ErrorCode(err) == ocr.EINTERNAL {
 				t.Fatalf("uncoded error: %v", err)
 			}
 			return

@@ -4,13 +4,36 @@ import (
 	"bytes"
 	"encoding/binary"
 	"image"
+	"image/color"
 	"image/draw"
 )
 
-// exifOrientation returns a JPEG's EXIF Orientation (1–8; 1 when absent or
-// unreadable). Phones save pictures unrotated and say in this tag how to
-// turn them; Go's decoder ignores it. It is hand-written: one tag of one
-// segment does not warrant an EXIF library.
+// orientation returns the orientation (1–8) an image file records for its
+// first page, 1 when it records none. Phones and scanners save pixels as the
+// sensor read them and say in this EXIF/TIFF tag how to turn them; Go's
+// decoders ignore it. Browsers honour it in JPEG, PNG (eXIf), WebP (EXIF)
+// and TIFF, so a page must be read the way it is shown.
+//
+// The parsers are hand-written: one tag of one directory does not warrant
+// an EXIF library. Each reads untrusted bytes, checks every offset against
+// the data, only moves forward, and looks at one directory of at most
+// 65,535 entries, so a huge or looping EXIF block costs one bounded pass.
+func orientation(data []byte) int {
+	switch Sniff(data) {
+	case JPEG:
+		return exifOrientation(data)
+	case PNG:
+		return pngOrientation(data)
+	case WebP:
+		return webpOrientation(data)
+	case TIFF:
+		return tiffOrientation(data)
+	}
+	return 1
+}
+
+// exifOrientation returns a JPEG's EXIF Orientation (1 when absent or
+// unreadable), from the first APP1 "Exif" segment before the image data.
 func exifOrientation(data []byte) int {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
 		return 1
@@ -30,6 +53,47 @@ func exifOrientation(data []byte) int {
 	return 1
 }
 
+// pngOrientation returns the Orientation in a PNG's eXIf chunk (1 when
+// absent or unreadable). The chunk must come before the image data (PNG
+// third edition, 11.3.6), so the walk stops at the first IDAT.
+func pngOrientation(data []byte) int {
+	for i := 8; i+8 <= len(data); {
+		n := int64(binary.BigEndian.Uint32(data[i:]))
+		typ := string(data[i+4 : i+8])
+		end := int64(i) + 8 + n
+		if typ == "IDAT" || end > int64(len(data)) {
+			return 1
+		}
+		if typ == "eXIf" {
+			return tiffOrientation(data[i+8 : end])
+		}
+		i = int(end) + 4 // and the CRC
+	}
+	return 1
+}
+
+// webpOrientation returns the Orientation in a WebP's EXIF chunk (1 when
+// absent or unreadable). Chunks are a FourCC, a little-endian size and the
+// data padded to an even length.
+func webpOrientation(data []byte) int {
+	for i := 12; i+8 <= len(data); {
+		n := int64(binary.LittleEndian.Uint32(data[i+4:]))
+		end := int64(i) + 8 + n
+		if end > int64(len(data)) {
+			return 1
+		}
+		if string(data[i:i+4]) == "EXIF" {
+			// Some writers keep JPEG's "Exif\0\0" prefix.
+			return tiffOrientation(bytes.TrimPrefix(data[i+8:end], []byte("Exif\x00\x00")))
+		}
+		i = int(end + n&1)
+	}
+	return 1
+}
+
+// tiffOrientation returns the Orientation tag (274) of the first directory
+// of a TIFF structure: a TIFF file, or the EXIF block of a JPEG, PNG or
+// WebP. It is 1 when absent, out of range or unreadable.
 func tiffOrientation(t []byte) int {
 	if len(t) < 8 {
 		return 1
@@ -38,24 +102,92 @@ func tiffOrientation(t []byte) int {
 	if bytes.HasPrefix(t, []byte("MM")) {
 		order = binary.BigEndian
 	}
-	ifd := int(order.Uint32(t[4:]))
-	if ifd+2 > len(t) {
+	ifd := int64(order.Uint32(t[4:]))
+	if ifd >= int64(len(t)) {
 		return 1
 	}
-	n := int(order.Uint16(t[ifd:]))
-	for k := range n {
-		e := ifd + 2 + 12*k
-		if e+12 > len(t) {
-			return 1
-		}
-		if order.Uint16(t[e:]) == 0x0112 {
-			if o := int(order.Uint16(t[e+8:])); o >= 1 && o <= 8 {
-				return o
-			}
-			return 1
-		}
+	if o := int(tiffShort(t[ifd:], order, 274, 1)); o >= 1 && o <= 8 {
+		return o
 	}
 	return 1
+}
+
+// tiffShort returns the value of a SHORT or LONG tag held in its directory
+// entry, from a directory (a count, then 12-byte entries) at the start of
+// ifd; def when the tag is absent, of another type, or past the data.
+func tiffShort(ifd []byte, order binary.ByteOrder, tag, def uint16) uint16 {
+	if len(ifd) < 2 {
+		return def
+	}
+	n := int(order.Uint16(ifd))
+	for k := range n {
+		e := ifd[min(2+12*k, len(ifd)):]
+		if len(e) < 12 {
+			return def
+		}
+		if order.Uint16(e) != tag {
+			continue
+		}
+		switch order.Uint16(e[2:]) {
+		case 3: // SHORT
+			return order.Uint16(e[8:])
+		case 4: // LONG
+			return uint16(min(order.Uint32(e[8:]), 0xFFFF))
+		}
+		return def
+	}
+	return def
+}
+
+// finish makes a decoded page what the engine reads: opaque, then upright
+// as orientation o says.
+func finish(img image.Image, o int) image.Image {
+	return orient(opaque(img), o)
+}
+
+// opaque lays an image with transparency over white, as a viewer shows it:
+// text drawn on a transparent background is dark on light, where dropping
+// the alpha would leave it dark on black (a transparent pixel's colour is
+// usually black). Images without an alpha channel, or whose alpha is
+// everywhere opaque, are returned as they are.
+func opaque(img image.Image) image.Image {
+	switch m := img.(type) {
+	case *image.Gray, *image.Gray16, *image.YCbCr, *image.CMYK:
+		return img
+	case *image.Paletted:
+		// Only the palette needs laying over white; the pixels keep their
+		// indexes.
+		p := make(color.Palette, len(m.Palette))
+		changed := false
+		for k, c := range m.Palette {
+			p[k] = overWhite(c)
+			changed = changed || p[k] != c
+		}
+		if !changed {
+			return img
+		}
+		out := *m
+		out.Palette = p
+		return &out
+	}
+	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
+		return img
+	}
+	b := img.Bounds()
+	dst := image.NewRGBA(b)
+	draw.Draw(dst, b, image.White, image.Point{}, draw.Src)
+	draw.Draw(dst, b, img, b.Min, draw.Over)
+	return dst
+}
+
+// overWhite is c laid over white, opaque.
+func overWhite(c color.Color) color.Color {
+	r, g, b, a := c.RGBA() // premultiplied: add the white that shows through
+	if a == 0xFFFF {
+		return c
+	}
+	w := 0xFFFF - a
+	return color.RGBA64{uint16(r + w), uint16(g + w), uint16(b + w), 0xFFFF}
 }
 
 // orient turns img as EXIF orientation o says, into a grey page (OCR reads

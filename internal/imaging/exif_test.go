@@ -10,14 +10,7 @@ import (
 
 // withOrientation inserts an EXIF segment saying o after a JPEG's SOI.
 func withOrientation(jpg []byte, o uint16) []byte {
-	var tiff bytes.Buffer
-	tiff.WriteString("MM\x00\x2a\x00\x00\x00\x08")
-	binary.Write(&tiff, binary.BigEndian, uint16(1))
-	binary.Write(&tiff, binary.BigEndian, []uint16{0x0112, 3})
-	binary.Write(&tiff, binary.BigEndian, uint32(1))
-	binary.Write(&tiff, binary.BigEndian, []uint16{o, 0})
-	binary.Write(&tiff, binary.BigEndian, uint32(0))
-	seg := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
+	seg := append([]byte("Exif\x00\x00"), exifBlock(o)...)
 	out := []byte{0xFF, 0xD8, 0xFF, 0xE1}
 	out = binary.BigEndian.AppendUint16(out, uint16(len(seg)+2))
 	out = append(out, seg...)

@@ -19,7 +19,9 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -92,7 +94,10 @@ var formatNames = map[string]string{
 // (width × height), so the memory Decode can allocate is bounded by
 // maxPixels whatever the file claims.
 //
-// For a multi-page TIFF it returns the first page. (Multi-page documents
+// The image it returns is opaque (transparency laid over white) and upright
+// (turned as the file's EXIF or TIFF Orientation says).
+//
+// For a multi-page TIFF it returns the first page, decoded in Go only. (Multi-page documents
 // will get their own iterator, built on the same per-page checks, so this
 // function keeps its meaning: one image, checked.)
 //
@@ -102,39 +107,69 @@ var formatNames = map[string]string{
 // zero size). A maxPixels that is not positive is a programming error and
 // gets a plain error.
 func Decode(data []byte, maxPixels int64) (image.Image, error) {
-	if maxPixels <= 0 {
-		return nil, fmt.Errorf("imaging: maxPixels must be positive, got %d", maxPixels)
-	}
-	if len(data) == 0 {
+	if len(data) == 0 && maxPixels > 0 {
 		return nil, ocr.Errorf(ocr.EEMPTY, "the file is empty")
 	}
-	img, err := decodeReader(bytes.NewReader(data), maxPixels)
+	img, err := decodeReader(bytes.NewReader(data), maxPixels, func(format string) error {
+		if format == "jpeg" {
+			return checkJPEGScans(data)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if Sniff(data) == JPEG {
-		img = orient(img, exifOrientation(data))
-	}
-	return img, nil
+	return finish(img, orientation(data)), nil
 }
 
 // decodeReader is Decode on a reader that can be read twice: once for the
-// header, once for the pixels.
+// header, once for the pixels. check, when not nil, is called with the
+// format's name after the header passed and before any pixel is decoded.
+//
+// Each decoder runs under contain: a decoder that panics on a crafted file
+// (x/image/tiff v0.47.0 did on a valid LZW file) fails that file with
+// EBADIMAGE instead of the process.
 func decodeReader(r interface {
 	io.ReaderAt
 	io.ReadSeeker
-}, maxPixels int64) (image.Image, error) {
+}, maxPixels int64, check func(format string) error) (image.Image, error) {
+	if maxPixels <= 0 {
+		return nil, fmt.Errorf("imaging: maxPixels must be positive, got %d", maxPixels)
+	}
 	head := make([]byte, SniffLen)
 	n, _ := r.ReadAt(head, 0)
 	head = head[:n]
-	cfg, format, err := image.DecodeConfig(io.NewSectionReader(r, 0, 1<<62))
+	var cfg image.Config
+	var format string
+	// image.DecodeConfig and image.Decode wrap the reader in a bufio.Reader,
+	// and x/image/tiff reads a stream that is no io.ReaderAt into memory
+	// whole: given the io.ReaderAt, it reads only the directory and strips
+	// of the page it decodes.
+	decodeConfig, decode := image.DecodeConfig, image.Decode
+	if Sniff(head) == TIFF {
+		decodeConfig = func(r io.Reader) (image.Config, string, error) { c, err := tiff.DecodeConfig(r); return c, "tiff", err }
+		decode = func(r io.Reader) (image.Image, string, error) { m, err := tiff.Decode(r); return m, "tiff", err }
+	}
+	err := contain(head, func() (err error) {
+		cfg, format, err = decodeConfig(io.NewSectionReader(r, 0, 1<<62))
+		return err
+	})
 	if err != nil {
 		return nil, decodeError(head, format, err)
 	}
 	if err := checkSize(formatNames[format], cfg.Width, cfg.Height, maxPixels); err != nil {
 		return nil, err
 	}
-	img, format, err := image.Decode(io.NewSectionReader(r, 0, 1<<62))
+	if check != nil {
+		if err := check(format); err != nil {
+			return nil, err
+		}
+	}
+	var img image.Image
+	err = contain(head, func() (err error) {
+		img, format, err = decode(io.NewSectionReader(r, 0, 1<<62))
+		return err
+	})
 	if err != nil {
 		return nil, decodeError(head, format, err)
 	}
@@ -146,6 +181,22 @@ func decodeReader(r interface {
 			formatNames[format], cfg.Width, cfg.Height, b.Dx(), b.Dy())
 	}
 	return img, nil
+}
+
+// contain runs a decoder, turning a panic in it into EBADIMAGE. The panic
+// and its stack go in the error's Err, for the log, not in the message.
+func contain(head []byte, decode func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			name := "file"
+			if ct := Sniff(head); ct != "" {
+				name = formatNames[strings.TrimPrefix(ct, "image/")]
+			}
+			err = &ocr.Error{Code: ocr.EBADIMAGE, Message: "the " + name + " is corrupt: its decoder failed on it",
+				Err: fmt.Errorf("imaging: decoder panic: %v\n%s", p, debug.Stack())}
+		}
+	}()
+	return decode()
 }
 
 // checkSize refuses dimensions that are not positive or whose product is
@@ -176,6 +227,9 @@ func megapixels(px float64) string {
 // decodeError turns a decoder's error into an *ocr.Error that says what is
 // wrong with the file. format is "" when no decoder recognised the bytes.
 func decodeError(data []byte, format string, err error) error {
+	if e := (*ocr.Error)(nil); errors.As(err, &e) {
+		return err // contain's, already said
+	}
 	if format == "" || errors.Is(err, image.ErrFormat) {
 		if Sniff(data) == PDF {
 			return ocr.Errorf(ocr.EUNSUPPORTED, "PDF documents are not read yet; upload the pages as images")
