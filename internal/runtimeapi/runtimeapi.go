@@ -62,6 +62,11 @@ type Function struct {
 	proc    *process
 	next    chan *invocation
 	pending map[string]*invocation
+
+	// Test hooks: hookStarted runs right after the process has started,
+	// hookNext when the API has noted a /next request.
+	hookStarted func()
+	hookNext    func()
 }
 
 // Result is what one invocation produced.
@@ -100,6 +105,7 @@ type outcome struct {
 
 type process struct {
 	cmd       *exec.Cmd
+	pid       int // set under Function.mu once cmd has started
 	started   time.Time
 	firstNext time.Time     // set by the /next handler, under Function.mu
 	exited    chan struct{} // closed when the process has exited
@@ -209,7 +215,7 @@ func (f *Function) PID() int {
 	if f.proc == nil {
 		return 0
 	}
-	return f.proc.cmd.Process.Pid
+	return f.proc.pid
 }
 
 // Addr is the Runtime API's host:port (AWS_LAMBDA_RUNTIME_API), once an
@@ -313,23 +319,37 @@ func (f *Function) start() (*process, error) {
 	// Its own process group, so that a kill also ends what it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: f.Chroot, Setpgid: true}
 	p := &process{cmd: cmd, exited: make(chan struct{}), initErr: make(chan *FunctionError, 1)}
+	// The process is registered before it exists: a child that asks for
+	// /next at once must find it, or its init duration is lost (as it was
+	// when this ran after cmd.Start, on a loaded machine). No other
+	// process can ask meanwhile: the previous one was stopped and waited
+	// for before p was made.
+	f.mu.Lock()
+	f.proc = p
 	p.started = time.Now()
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	if err == nil {
+		p.pid = cmd.Process.Pid
+	} else {
+		f.proc = nil
+	}
+	f.mu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", f.Path, err)
 	}
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.exited)
 	}()
-	f.mu.Lock()
-	f.proc = p
-	f.mu.Unlock()
+	if f.hookStarted != nil {
+		f.hookStarted()
+	}
 	return p, nil
 }
 
 // stop kills p's process group and waits for it to end.
 func (f *Function) stop(p *process) {
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	syscall.Kill(-p.pid, syscall.SIGKILL)
 	<-p.exited
 	f.mu.Lock()
 	if f.proc == p {
@@ -344,6 +364,9 @@ func (f *Function) handleNext(w http.ResponseWriter, r *http.Request) {
 		p.firstNext = time.Now()
 	}
 	f.mu.Unlock()
+	if f.hookNext != nil {
+		f.hookNext()
+	}
 	var inv *invocation
 	select {
 	case inv = <-f.next:

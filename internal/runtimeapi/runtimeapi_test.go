@@ -311,3 +311,37 @@ func TestChroot_StaticBootstrapRunsInAnEmptyRoot(t *testing.T) {
 		t.Fatalf("in a chroot: %+v %+v", res.Error, a)
 	}
 }
+
+// TestInvoke_NextBeforeStartReturnsStillRecordsTheInit holds the harness
+// right after the process has started until the process has asked for its
+// first event: the order a loaded machine produced at random, which lost
+// the init duration while the process was registered after cmd.Start.
+func TestInvoke_NextBeforeStartReturnsStillRecordsTheInit(t *testing.T) {
+	f, _ := newFunction(t, 10*time.Second)
+	asked := make(chan struct{})
+	var once sync.Once
+	var firstAsk time.Time
+	f.hookNext = func() { once.Do(func() { firstAsk = time.Now(); close(asked) }) }
+	f.hookStarted = func() {
+		select {
+		case <-asked:
+		case <-time.After(30 * time.Second):
+			t.Error("the process never asked for an event")
+		}
+	}
+	res, a := invoke(t, f, `{"do":"echo","echo":"early"}`)
+	if res.Error != nil || a.Echo != "early" {
+		t.Fatalf("result %+v %+v", res, a)
+	}
+	if !res.ColdStart || res.InitDuration <= 0 {
+		t.Errorf("cold %v, init %v: the first /next was not attributed to the process", res.ColdStart, res.InitDuration)
+	}
+	// Lost, the first /next would be taken from the one after the answer,
+	// which gives an init duration too: so compare the times themselves.
+	f.mu.Lock()
+	noted := f.proc.firstNext
+	f.mu.Unlock()
+	if noted.After(firstAsk) {
+		t.Errorf("init ended at the /next %v after the first one", noted.Sub(firstAsk))
+	}
+}
