@@ -121,6 +121,15 @@ endif
 arm64-sysroot:
 	@./scripts/arm64-sysroot >/dev/null
 
+# LINK=dynamic links the process function against this machine's shared
+# libraries instead: the local stack (internal/localstack) builds it so for
+# the host, where linking statically would only cost time, while
+# internal/portable keeps proving the static artifact that deploys.
+LINK ?= static
+ifeq ($(LINK),dynamic)
+PROCESS_FLAGS := $(BUILD_FLAGS)
+endif
+
 build-ProcessFunction: $(CROSS_DEPS)
 	$(CROSS_ENV) CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(PROCESS_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/process
 

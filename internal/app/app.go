@@ -71,9 +71,10 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 			MaxFilenameBytes: service.MaxFilenameBytes, PresignExpirySeconds: int(cfg.PresignExpiry.Seconds()),
 		},
 	}
-	return &handler.API{Log: log, Info: info, Status: &service.Status{
+	objects := s3store.New(s3store.NewClient(awsCfg), cfg.BucketName)
+	return &handler.API{Log: log, Info: info, Large: &s3store.Responses{Store: objects, Prefix: cfg.ResponsePrefix, TTL: 5 * time.Minute}, Status: &service.Status{
 		Store:      dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
-		Objects:    s3store.New(s3store.NewClient(awsCfg), cfg.BucketName),
+		Objects:    objects,
 		Log:        log,
 		Now:        time.Now,
 		StuckAfter: cfg.StuckAfter,

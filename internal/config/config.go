@@ -53,28 +53,33 @@ type Status struct {
 	MaxPages      int           // MAX_PAGES
 	PresignExpiry time.Duration // PRESIGN_EXPIRY
 	StuckAfter    time.Duration // STUCK_AFTER, default 90m (the event age limit, 1h, plus a timeout): an upload processing longer is reported failed ("timeout")
+	// RESPONSE_PREFIX, default "responses/": answers too large for a Lambda
+	// response (6 MB) are written here and the client is sent to them; the
+	// bucket expires them after a day.
+	ResponsePrefix string
 }
 
 // The variable names, in one place for the template test and the local stack.
 const (
-	EnvTable         = "TABLE_NAME"
-	EnvBucket        = "BUCKET_NAME"
-	EnvUploadPrefix  = "UPLOAD_PREFIX"
-	EnvResultPrefix  = "RESULT_PREFIX"
-	EnvLogLevel      = "LOG_LEVEL"
-	EnvLanguages     = "OCR_LANGUAGES"
-	EnvMaxBytes      = "MAX_UPLOAD_BYTES"
-	EnvPresignExpiry = "PRESIGN_EXPIRY"
-	EnvUploadTTL     = "UPLOAD_TTL"
-	EnvTessdata      = "TESSDATA_PREFIX"
-	EnvMaxPixels     = "MAX_PIXELS"
-	EnvMaxPages      = "MAX_PAGES"
-	EnvResultTTL     = "RESULT_TTL"
-	EnvClaimLease    = "CLAIM_LEASE"
-	EnvInlineResult  = "INLINE_RESULT_BYTES"
-	EnvPageBudget    = "PAGE_BUDGET"
-	EnvStuckAfter    = "STUCK_AFTER"
-	EnvEventBus      = "EVENT_BUS_NAME"
+	EnvTable          = "TABLE_NAME"
+	EnvBucket         = "BUCKET_NAME"
+	EnvUploadPrefix   = "UPLOAD_PREFIX"
+	EnvResultPrefix   = "RESULT_PREFIX"
+	EnvResponsePrefix = "RESPONSE_PREFIX"
+	EnvLogLevel       = "LOG_LEVEL"
+	EnvLanguages      = "OCR_LANGUAGES"
+	EnvMaxBytes       = "MAX_UPLOAD_BYTES"
+	EnvPresignExpiry  = "PRESIGN_EXPIRY"
+	EnvUploadTTL      = "UPLOAD_TTL"
+	EnvTessdata       = "TESSDATA_PREFIX"
+	EnvMaxPixels      = "MAX_PIXELS"
+	EnvMaxPages       = "MAX_PAGES"
+	EnvResultTTL      = "RESULT_TTL"
+	EnvClaimLease     = "CLAIM_LEASE"
+	EnvInlineResult   = "INLINE_RESULT_BYTES"
+	EnvPageBudget     = "PAGE_BUDGET"
+	EnvStuckAfter     = "STUCK_AFTER"
+	EnvEventBus       = "EVENT_BUS_NAME"
 )
 
 // Getenv is how settings are looked up; os.Getenv in production.
@@ -200,13 +205,17 @@ func LoadProcess(get Getenv) (Process, error) {
 func LoadStatus(get Getenv) (Status, error) {
 	r := &reader{get: get}
 	c := Status{
-		Common:        r.common(),
-		Languages:     r.list(EnvLanguages, "eng"),
-		MaxBytes:      r.int64(EnvMaxBytes, DefaultMaxBytes),
-		MaxPixels:     r.int64(EnvMaxPixels, DefaultMaxPixels),
-		MaxPages:      int(r.int64(EnvMaxPages, DefaultMaxPages)),
-		PresignExpiry: r.duration(EnvPresignExpiry, DefaultPresignExpiry),
-		StuckAfter:    r.duration(EnvStuckAfter, 90*time.Minute),
+		Common:         r.common(),
+		Languages:      r.list(EnvLanguages, "eng"),
+		MaxBytes:       r.int64(EnvMaxBytes, DefaultMaxBytes),
+		MaxPixels:      r.int64(EnvMaxPixels, DefaultMaxPixels),
+		MaxPages:       int(r.int64(EnvMaxPages, DefaultMaxPages)),
+		PresignExpiry:  r.duration(EnvPresignExpiry, DefaultPresignExpiry),
+		StuckAfter:     r.duration(EnvStuckAfter, 90*time.Minute),
+		ResponsePrefix: r.str(EnvResponsePrefix, "responses/"),
+	}
+	if c.ResponsePrefix == "" || strings.HasPrefix(c.ResponsePrefix, c.UploadPrefix) || strings.HasPrefix(c.UploadPrefix, c.ResponsePrefix) {
+		r.errs = append(r.errs, fmt.Sprintf("%s=%q must be set apart from %s=%q: stored answers would trigger processing", EnvResponsePrefix, c.ResponsePrefix, EnvUploadPrefix, c.UploadPrefix))
 	}
 	return c, r.err()
 }

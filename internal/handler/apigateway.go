@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -32,8 +33,19 @@ type API struct {
 	Uploads *service.Uploads // for POST /uploads
 	Status  *service.Status  // for GET /uploads/{uploadId}
 	Info    *service.Info    // for GET /info
+	Large   LargeResponses   // where answers too large for Lambda go; without it they fail
 	Log     *slog.Logger
 }
+
+// LargeResponses keeps an answer too large for a Lambda response and
+// returns a short-lived URL for it.
+type LargeResponses interface {
+	Keep(ctx context.Context, contentType string, body []byte) (url string, err error)
+}
+
+// MaxResponseBytes is Lambda's limit on a synchronous response, which for
+// API Gateway is the whole JSON envelope, the body escaped inside it.
+const MaxResponseBytes = 6 << 20
 
 // The route keys of template.yaml's HttpApi.
 const (
@@ -41,6 +53,15 @@ const (
 	RouteGetUpload    = "GET /uploads/{uploadId}"
 	RouteInfo         = "GET /info"
 )
+
+// RouteDefault is API Gateway's catch-all route: requests no other route
+// matches. Route answers them with not_found or method_not_allowed in the
+// API's own error shape, instead of API Gateway's bare {"message":"Not Found"}.
+const RouteDefault = "$default"
+
+// RouteKeys are the routes Route serves; template.yaml must send each of
+// them, and only them, to a function built on API.
+var RouteKeys = []string{RouteCreateUpload, RouteGetUpload, RouteInfo, RouteDefault}
 
 // CreateUpload handles POST /uploads.
 func (a *API) CreateUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
@@ -149,6 +170,47 @@ func (a *API) GetInfo(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 // route from one handler (the local stack). In AWS each route has its own
 // function.
 func (a *API) Route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	resp, err := a.route(ctx, req)
+	if err != nil {
+		return resp, err
+	}
+	return a.fit(ctx, req, resp), nil
+}
+
+// fit returns resp, or when its envelope is over Lambda's response limit, a
+// 303 See Other to a copy of its body kept in S3: Lambda would refuse the
+// response and API Gateway answer 500. Clients follow the redirect as they
+// follow any (fetch and Go's http.Client do so by themselves).
+func (a *API) fit(ctx context.Context, req events.APIGatewayV2HTTPRequest, resp events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse {
+	// JSON escaping can only grow the body: a body under a third of the
+	// limit fits whatever it holds, and needs no encoding to know it.
+	if len(resp.Body) < MaxResponseBytes/3 {
+		return resp
+	}
+	if b, err := json.Marshal(resp); err == nil && len(b) <= MaxResponseBytes-1024 {
+		return resp
+	}
+	if a.Large == nil {
+		return a.fail(ctx, req, fmt.Errorf("a response of %d bytes is over Lambda's limit and no store for large responses is set", len(resp.Body)))
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
+			return a.fail(ctx, req, fmt.Errorf("large response: %w", err))
+		}
+	}
+	url, err := a.Large.Keep(ctx, resp.Headers["Content-Type"], body)
+	if err != nil {
+		return a.fail(ctx, req, fmt.Errorf("keep a large response: %w", err))
+	}
+	a.Log.InfoContext(ctx, "response kept in S3; client redirected", "route", req.RouteKey, "bytes", len(body))
+	out := jsonResponse(http.StatusSeeOther, map[string]string{"location": url})
+	out.Headers["Location"] = url
+	return out
+}
+
+func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	switch req.RouteKey {
 	case RouteCreateUpload:
 		return a.CreateUpload(ctx, req)
@@ -157,7 +219,41 @@ func (a *API) Route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	case RouteInfo:
 		return a.GetInfo(ctx, req)
 	}
-	return a.fail(ctx, req, ocr.Errorf(ocr.ENOTFOUND, "no route %s %s", req.RequestContext.HTTP.Method, req.RawPath)), nil
+	method, path := req.RequestContext.HTTP.Method, req.RawPath
+	for _, k := range RouteKeys {
+		if _, pattern, ok := strings.Cut(k, " "); ok {
+			if _, ok := MatchPath(pattern, path); ok {
+				return a.fail(ctx, req, ocr.Errorf(ocr.EMETHOD, "%s is not allowed on %s", method, path)), nil
+			}
+		}
+	}
+	return a.fail(ctx, req, ocr.Errorf(ocr.ENOTFOUND, "no route %s %s", method, path)), nil
+}
+
+// MatchPath matches a route's path, "/uploads/{uploadId}", against a
+// request's path, returning the path parameters. A parameter matches one
+// non-empty path segment, as in API Gateway.
+func MatchPath(pattern, path string) (map[string]string, bool) {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return nil, false
+	}
+	params := map[string]string{}
+	for i := range ps {
+		if strings.HasPrefix(ps[i], "{") && strings.HasSuffix(ps[i], "}") {
+			if xs[i] == "" {
+				return nil, false
+			}
+			v, err := url.PathUnescape(xs[i])
+			if err != nil {
+				return nil, false
+			}
+			params[ps[i][1:len(ps[i])-1]] = v
+		} else if ps[i] != xs[i] {
+			return nil, false
+		}
+	}
+	return params, true
 }
 
 func requestBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {

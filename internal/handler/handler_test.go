@@ -258,3 +258,26 @@ func TestGetInfo_IsCacheableJSON(t *testing.T) {
 		t.Fatalf("= %d %v %s %v", resp.StatusCode, resp.Headers, resp.Body, err)
 	}
 }
+
+func TestRoute_DefaultRouteAnswersInTheAPIsErrorShape(t *testing.T) {
+	api, _ := newAPI()
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"POST", "/info", http.StatusMethodNotAllowed, ocr.EMETHOD},
+		{"PUT", "/uploads/abc", http.StatusMethodNotAllowed, ocr.EMETHOD},
+		{"GET", "/nothing/here", http.StatusNotFound, ocr.ENOTFOUND},
+	} {
+		req := events.APIGatewayV2HTTPRequest{RouteKey: handler.RouteDefault, RawPath: tc.path}
+		req.RequestContext.HTTP.Method = tc.method
+		resp, err := api.Route(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != tc.status || !strings.Contains(resp.Body, `"code":"`+tc.code+`"`) {
+			t.Errorf("%s %s = %d %s, want %d %s", tc.method, tc.path, resp.StatusCode, resp.Body, tc.status, tc.code)
+		}
+	}
+}

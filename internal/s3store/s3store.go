@@ -6,6 +6,8 @@ package s3store
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -156,4 +158,36 @@ func (s *Store) PresignPost(ctx context.Context, key, contentType string, maxSiz
 	fields := maps.Clone(req.Values)
 	fields["Content-Type"] = contentType
 	return &ocr.PresignedPost{URL: req.URL, Fields: fields}, nil
+}
+
+// PresignGet returns a URL that lets its holder GET the object at key until
+// ttl has passed.
+func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("presign GET s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return req.URL, nil
+}
+
+// Responses keeps answers too large for a Lambda response as objects under
+// Prefix and hands out short-lived URLs for them: handler.LargeResponses.
+type Responses struct {
+	Store  *Store
+	Prefix string        // e.g. "responses/"; the bucket's lifecycle expires it
+	TTL    time.Duration // how long a URL works
+}
+
+// Keep stores body under a new random key and returns a presigned GET URL
+// for it.
+func (r *Responses) Keep(ctx context.Context, contentType string, body []byte) (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	key := r.Prefix + hex.EncodeToString(b)
+	if err := r.Store.Put(ctx, key, contentType, body); err != nil {
+		return "", err
+	}
+	return r.Store.PresignGet(ctx, key, r.TTL)
 }

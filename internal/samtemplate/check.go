@@ -8,6 +8,7 @@ import (
 
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
+	"github.com/s3ocr/s3ocr/internal/handler"
 )
 
 // loaders names each function of the template and how its code loads its
@@ -36,9 +37,10 @@ var grants = map[string]grant{
 		"s3:PutObject":     {config.EnvUploadPrefix}, // the presigned POST is signed with this role
 	},
 	"StatusFunction": {
-		"dynamodb:GetItem": {"table"},                // Store.Upload, Store.Result
-		"s3:GetObject":     {config.EnvResultPrefix}, // results stored as objects
-		"s3:ListBucket":    {"bucket"},               // 404, not 403, for a missing object
+		"dynamodb:GetItem": {"table"},                                          // Store.Upload, Store.Result
+		"s3:GetObject":     {config.EnvResultPrefix, config.EnvResponsePrefix}, // results stored as objects; large answers' presigned GETs
+		"s3:PutObject":     {config.EnvResponsePrefix},                         // answers too large for a Lambda response
+		"s3:ListBucket":    {"bucket"},                                         // 404, not 403, for a missing object
 	},
 	"ProcessFunction": {
 		"dynamodb:GetItem":    {"table"},
@@ -75,6 +77,7 @@ func Check(t *Template) []string {
 	p.iam(t)
 	p.bucket(t)
 	p.api(t)
+	p.routes(t)
 	sort.Strings(p)
 	return p
 }
@@ -355,6 +358,40 @@ func (p *problems) bucket(t *Template) {
 		p.add("Bucket: no bucket policy denies requests without TLS")
 	}
 }
+
+// routes checks the template's HttpApi events against the routes the code
+// serves: a route the code serves that the template lacks would not exist
+// once deployed, and a route the template adds that the code does not serve
+// would answer not_found.
+func (p *problems) routes(t *Template) {
+	w, err := t.Wiring(nil, deployResolver{})
+	if err != nil {
+		p.add("%v", err)
+		return
+	}
+	served := map[string]bool{}
+	for _, r := range w.Routes {
+		served[r.Key()] = true
+		if !slices.Contains(handler.RouteKeys, r.Key()) {
+			p.add("%s: route %s is not one the code serves", r.Function, r.Key())
+		}
+	}
+	for _, k := range handler.RouteKeys {
+		if !served[k] {
+			p.add("route %s is served by the code but no function's HttpApi event sends it", k)
+		}
+	}
+}
+
+// deployResolver stands for CloudFormation when no real values are needed:
+// every name resolves to a placeholder.
+type deployResolver struct{}
+
+func (deployResolver) Ref(id string) (string, bool) { return "<" + id + ">", true }
+func (deployResolver) GetAtt(id, attr string) (string, bool) {
+	return "<" + id + "." + attr + ">", true
+}
+func (deployResolver) Pseudo(name string) (string, bool) { return "<" + name + ">", true }
 
 func (p *problems) api(t *Template) {
 	var found bool

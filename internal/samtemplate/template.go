@@ -19,6 +19,8 @@ import (
 // {"Fn::GetAtt": ["A", "B"]}, !Sub s is {"Fn::Sub": s}, and so on.
 type Template struct {
 	Parameters map[string]any
+	Conditions map[string]any
+	Globals    map[string]any
 	Resources  map[string]Resource
 	Outputs    map[string]any
 }
@@ -56,7 +58,8 @@ func Parse(b []byte) (*Template, error) {
 	if !ok {
 		return nil, fmt.Errorf("template: not a mapping")
 	}
-	t := &Template{Parameters: Map(doc["Parameters"]), Outputs: Map(doc["Outputs"]), Resources: map[string]Resource{}}
+	t := &Template{Parameters: Map(doc["Parameters"]), Conditions: Map(doc["Conditions"]), Globals: Map(doc["Globals"]),
+		Outputs: Map(doc["Outputs"]), Resources: map[string]Resource{}}
 	for name, r := range Map(doc["Resources"]) {
 		rm := Map(r)
 		t.Resources[name] = Resource{Type: Str(rm["Type"]), Properties: Map(rm["Properties"]), Metadata: Map(rm["Metadata"])}

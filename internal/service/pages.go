@@ -14,7 +14,7 @@ import (
 
 // recognize reads a document page by page into a result.
 // For documents of several pages it records its progress on the upload.
-func (p *Processor) recognize(ctx context.Context, uploadID string, data []byte, contentType string, langs []string) (*ocr.Result, error) {
+func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string, data []byte, contentType string, langs []string) (*ocr.Result, error) {
 	src, err := p.open(ctx, data, contentType)
 	if err != nil {
 		return nil, err
@@ -41,6 +41,7 @@ func (p *Processor) recognize(ctx context.Context, uploadID string, data []byte,
 				return nil, err
 			}
 			p.Stats.EnginePages.Add(1)
+			rep.EnginePages++
 		}
 		page.Number = i + 1
 		p.Stats.Pages.Add(1)
@@ -111,8 +112,8 @@ func (p *Processor) open(ctx context.Context, data []byte, contentType string) (
 
 type imagePages struct{ *imaging.Document }
 
-func (d imagePages) Page(_ context.Context, i int) (image.Image, *ocr.Page, error) {
-	img, err := d.Document.Page(i)
+func (d imagePages) Page(ctx context.Context, i int) (image.Image, *ocr.Page, error) {
+	img, err := d.Document.Page(ctx, i)
 	return img, nil, err
 }
 

@@ -83,7 +83,7 @@ func (p *Processor) Process(ctx context.Context, key string) (Outcome, error) {
 	}
 	rep.RequestID = RequestID(ctx)
 	attrs := []any{"requestId", rep.RequestID, "key", key, "outcome", rep.Outcome, "uploadId", rep.UploadID, "sha256", rep.SHA256,
-		"bytes", rep.Bytes, "pages", rep.Pages, "readMs", rep.Read.Milliseconds(), "ocrMs", rep.OCR.Milliseconds(),
+		"bytes", rep.Bytes, "pages", rep.Pages, "enginePages", rep.EnginePages, "readMs", rep.Read.Milliseconds(), "ocrMs", rep.OCR.Milliseconds(),
 		"storeMs", rep.Store.Milliseconds(), "totalMs", rep.Total.Milliseconds()}
 	if rep.Code != "" {
 		attrs = append(attrs, "code", rep.Code)
@@ -209,7 +209,7 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 	}
 	stop := p.heartbeat(ctx, log, claim)
 	ocrStart := p.Now()
-	res, err := p.recognize(ctx, u.ID, data, doc.ContentType, u.Languages)
+	res, err := p.recognize(ctx, rep, u.ID, data, doc.ContentType, u.Languages)
 	rep.OCR = p.Now().Sub(ocrStart)
 	stop()
 	storeStart := p.Now()

@@ -7,19 +7,20 @@ import (
 
 // Report sums up one Process call, for its log line and metrics.
 type Report struct {
-	RequestID string // the invocation's, when the caller put one on the context
-	Key       string
-	UploadID  string
-	SHA256    string
-	Bytes     int64
-	Pages     int           // pages recognised by this call (0 when cached)
-	Outcome   Outcome       // OutcomeRetry when Process returned an error
-	Code      string        // error code of a failure or of the error returned
-	Reason    string        // why an object was ignored
-	Read      time.Duration // streaming and hashing the object
-	OCR       time.Duration // decoding and recognition
-	Store     time.Duration // storing the result and finishing uploads
-	Total     time.Duration
+	RequestID   string // the invocation's, when the caller put one on the context
+	Key         string
+	UploadID    string
+	SHA256      string
+	Bytes       int64
+	Pages       int           // pages read by this call (0 when cached)
+	EnginePages int           // of those, pages the engine recognised (not from a text layer)
+	Outcome     Outcome       // OutcomeRetry when Process returned an error
+	Code        string        // error code of a failure or of the error returned
+	Reason      string        // why an object was ignored
+	Read        time.Duration // streaming and hashing the object
+	OCR         time.Duration // decoding and recognition
+	Store       time.Duration // storing the result and finishing uploads
+	Total       time.Duration
 }
 
 type requestIDKey struct{}
