@@ -4,45 +4,73 @@
 // a text layer is read from it, with its words' boxes, without OCR; a page
 // that does not is rendered to a grey bitmap for OCR. In Lambda the tools
 // come from the Tesseract layer (/opt/bin is on PATH).
+//
+// The tools parse untrusted files, so each runs through package sandbox:
+// no environment, bounded memory, CPU time, wall-clock time and output.
+// Everything is measured on the crop box, the part of a page that is shown,
+// and pages are rendered at exactly the size that was measured, whatever
+// the file claims elsewhere.
 package pdf
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/sandbox"
 )
 
 // DPI is the resolution scanned pages are rendered at, Tesseract's best.
 const DPI = 300
 
+// DefaultMaxPixels is the largest page Render draws when Open is not given
+// MaxPixels: the service's default limit, 60 MP.
+const DefaultMaxPixels = 60_000_000
+
 // Doc is an open PDF. Close removes its temporary file.
 type Doc struct {
-	dir   string
-	path  string
-	sizes [][2]float64 // page width, height in points
+	dir       string
+	path      string
+	pages     []pageBox
+	maxPixels int64
 }
+
+// pageBox is what pdfinfo says of a page: its crop box, the part shown and
+// the part rendered, in points before rotation, and its rotation.
+type pageBox struct {
+	w, h float64
+	rot  int // 0, 90, 180 or 270
+}
+
+// Option adjusts Open.
+type Option func(*Doc)
+
+// MaxPixels sets the largest page, in pixels at DPI, that Render will draw
+// (DefaultMaxPixels without it).
+func MaxPixels(n int64) Option { return func(d *Doc) { d.maxPixels = n } }
 
 // Open writes data to a temporary file and reads the page count and sizes.
 // A document that cannot be read fails with code EBADPDF, one that needs a
-// password with EENCRYPTED, one with more than maxPages with ETOOMANYPAGES.
-func Open(ctx context.Context, data []byte, maxPages int) (_ *Doc, err error) {
+// password with EENCRYPTED, one with more than maxPages with ETOOMANYPAGES;
+// one that makes pdfinfo exceed its limits with ETOOCOMPLEX or ETIMEOUT.
+func Open(ctx context.Context, data []byte, maxPages int, opts ...Option) (_ *Doc, err error) {
 	dir, err := os.MkdirTemp("", "s3ocr-pdf-")
 	if err != nil {
 		return nil, err
 	}
-	d := &Doc{dir: dir, path: filepath.Join(dir, "doc.pdf")}
+	d := &Doc{dir: dir, path: filepath.Join(dir, "doc.pdf"), maxPixels: DefaultMaxPixels}
+	for _, o := range opts {
+		o(d)
+	}
 	defer func() {
 		if err != nil {
 			d.Close()
@@ -51,56 +79,65 @@ func Open(ctx context.Context, data []byte, maxPages int) (_ *Doc, err error) {
 	if err := os.WriteFile(d.path, data, 0o600); err != nil {
 		return nil, err
 	}
-	info, err := run(ctx, "pdfinfo", d.path)
-	if err != nil {
-		return nil, classify(err)
-	}
-	pages := field(info, "Pages")
-	n, _ := strconv.Atoi(pages)
-	if n <= 0 {
-		return nil, ocr.Errorf(ocr.EBADPDF, "the PDF is corrupt: no pages can be read")
-	}
-	if n > maxPages {
-		return nil, ocr.Errorf(ocr.ETOOMANYPAGES, "the PDF has %d pages; the limit is %d", n, maxPages)
-	}
-	sizes, err := run(ctx, "pdfinfo", "-f", "1", "-l", strconv.Itoa(n), d.path)
-	if err != nil {
-		return nil, classify(err)
-	}
-	for _, m := range pageSize.FindAllStringSubmatch(sizes, -1) {
-		w, _ := strconv.ParseFloat(m[2], 64)
-		h, _ := strconv.ParseFloat(m[3], 64)
-		d.sizes = append(d.sizes, [2]float64{w, h})
-	}
-	if len(d.sizes) != n {
-		return nil, ocr.Errorf(ocr.EBADPDF, "the PDF is corrupt: %d pages, %d page sizes", n, len(d.sizes))
-	}
-	for i, s := range d.sizes {
-		if s[0] <= 0 || s[1] <= 0 {
-			return nil, ocr.Errorf(ocr.EBADPDF, "the PDF is corrupt: page %d has no size", i+1)
+	// The first call asks for no more pages than the limit, so a page tree
+	// that claims a million pages costs at most maxPages lines.
+	n := 0
+	for first := 1; first == 1 || first <= n; first += infoBatch {
+		last := first + infoBatch - 1
+		if first == 1 {
+			last = min(infoBatch, max(maxPages, 1))
 		}
+		out, err := sandbox.Run(ctx, infoLimits(last-first+1), "pdfinfo", "-f", strconv.Itoa(first), "-l", strconv.Itoa(last), "-box", d.path)
+		if err != nil {
+			return nil, classify(err)
+		}
+		count, pages, err := parseInfo(string(out), first, last)
+		switch {
+		case first == 1 && count > maxPages:
+			return nil, ocr.Errorf(ocr.ETOOMANYPAGES, "the PDF has %d pages; the limit is %d", count, maxPages)
+		case err != nil:
+			return nil, &ocr.Error{Code: ocr.EBADPDF, Message: "the PDF is corrupt: its pages cannot be measured", Err: err}
+		case first == 1:
+			n = count
+		case count != n:
+			return nil, ocr.Errorf(ocr.EBADPDF, "the PDF is corrupt: it has %d pages, then %d", n, count)
+		}
+		d.pages = append(d.pages, pages...)
 	}
 	return d, nil
 }
 
-var pageSize = regexp.MustCompile(`(?m)^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+) pts`)
+// infoBatch is how many pages one pdfinfo call measures: a 3,000-page
+// document takes 3 calls instead of 3,000, each writing about 340 KB (340
+// bytes a page with -box) in 0.03 s of CPU.
+const infoBatch = 1000
 
-func field(info, name string) string {
-	sc := bufio.NewScanner(strings.NewReader(info))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && k == name {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
+// infoLimits bounds pdfinfo's output to what the pages asked for need,
+// and 1 MiB for the document's title, author and the like, which it prints
+// first, whole.
+func infoLimits(pages int) sandbox.Limits {
+	return sandbox.Limits{Output: 1<<20 + int64(pages)*1024}
 }
 
 // Pages returns the number of pages.
-func (d *Doc) Pages() int { return len(d.sizes) }
+func (d *Doc) Pages() int { return len(d.pages) }
 
-// PixelSize is page i's size in pixels at DPI, known before rendering it.
+// PixelSize is page i's size in pixels at DPI, as shown (its crop box,
+// turned by its rotation), known before rendering it. Render draws exactly
+// this size.
 func (d *Doc) PixelSize(i int) (w, h int) {
-	return int(d.sizes[i][0]*DPI/72 + 0.5), int(d.sizes[i][1]*DPI/72 + 0.5)
+	w, h = d.pages[i].unrotated()
+	if d.pages[i].rot%180 != 0 {
+		w, h = h, w
+	}
+	return w, h
+}
+
+// unrotated is the page's size in pixels before its rotation, at least 1
+// and at most 2^30 a side, so that w*h fits an int64 for any file.
+func (p pageBox) unrotated() (w, h int) {
+	px := func(pt float64) int { return int(min(max(math.Round(pt*DPI/72), 1), 1<<30)) }
+	return px(p.w), px(p.h)
 }
 
 // Close removes the temporary file.
@@ -109,12 +146,12 @@ func (d *Doc) Close() error { return os.RemoveAll(d.dir) }
 // TextLayer returns page i (from 0) as its text layer gives it, in pixels at
 // DPI with confidence 1, or nil when the page has no text (a scan).
 func (d *Doc) TextLayer(ctx context.Context, i int) (*ocr.Page, error) {
-	out, err := run(ctx, "pdftotext", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), "-bbox-layout", "-enc", "UTF-8", d.path, "-")
+	out, err := sandbox.Run(ctx, textLimits, "pdftotext", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), "-cropbox", "-bbox-layout", "-enc", "UTF-8", d.path, "-")
 	if err != nil {
 		return nil, classify(err)
 	}
 	var doc bboxDoc
-	if err := xml.Unmarshal([]byte(out), &doc); err != nil {
+	if err := xml.Unmarshal(out, &doc); err != nil {
 		return nil, ocr.Errorf(ocr.EBADPDF, "the PDF's text on page %d cannot be read: %v", i+1, err)
 	}
 	w, h := d.PixelSize(i)
@@ -165,12 +202,12 @@ func (d *Doc) TextLayer(ctx context.Context, i int) (*ocr.Page, error) {
 	if columns(doc) {
 		mode = "-raw"
 	}
-	text, err := run(ctx, "pdftotext", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), mode, "-enc", "UTF-8", d.path, "-")
+	text, err := sandbox.Run(ctx, textLimits, "pdftotext", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), "-cropbox", mode, "-enc", "UTF-8", d.path, "-")
 	if err != nil {
 		return nil, classify(err)
 	}
 	var lines []string
-	for _, l := range strings.Split(strings.TrimRight(text, "\f\n "), "\n") {
+	for _, l := range strings.Split(strings.TrimRight(string(text), "\f\n "), "\n") {
 		lines = append(lines, strings.TrimRight(l, " "))
 	}
 	page.Text = strings.Join(lines, "\n")
@@ -232,10 +269,26 @@ type bboxDoc struct {
 	} `xml:"body>doc>page"`
 }
 
-// Render draws page i (from 0) at DPI in grey. The caller checks PixelSize
-// against its limit first: rendering allocates what the page's size asks.
+// textLimits bounds pdftotext's output for one page. A dense page (a
+// newspaper's, 5,000 words) is about 500 KB of -bbox-layout XML, 100 bytes
+// a word; 16 MiB is thirty times that, and stops a content stream that
+// draws millions of glyphs before it fills the function's memory.
+var textLimits = sandbox.Limits{Output: 16 << 20}
+
+// Render draws page i (from 0) in grey at exactly PixelSize(i): the crop
+// box, scaled to that size, so that what the file claims elsewhere (a
+// MediaBox many times larger) cannot make it bigger. A page over the pixel
+// limit is refused with ETOOMANYPIXELS before anything is drawn.
 func (d *Doc) Render(ctx context.Context, i int) (image.Image, error) {
-	out, err := runBytes(ctx, "pdftoppm", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), "-r", strconv.Itoa(DPI), "-gray", d.path)
+	w, h := d.PixelSize(i)
+	if int64(w)*int64(h) > d.maxPixels {
+		return nil, ocr.Errorf(ocr.ETOOMANYPIXELS, "page %d would be %d×%d pixels at %d dpi, over the limit of %d", i+1, w, h, DPI, d.maxPixels)
+	}
+	// pdftoppm scales before it rotates: the scale is given unrotated.
+	uw, uh := d.pages[i].unrotated()
+	lim := sandbox.Limits{Output: int64(w)*int64(h) + pgmHeader}
+	out, err := sandbox.Run(ctx, lim, "pdftoppm", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), "-cropbox",
+		"-scale-to-x", strconv.Itoa(uw), "-scale-to-y", strconv.Itoa(uh), "-gray", d.path)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -243,8 +296,15 @@ func (d *Doc) Render(ctx context.Context, i int) (image.Image, error) {
 	if err != nil {
 		return nil, ocr.Errorf(ocr.EBADPDF, "page %d of the PDF cannot be drawn: %v", i+1, err)
 	}
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		return nil, ocr.Errorf(ocr.EBADPDF, "page %d of the PDF was drawn at %d×%d pixels, not the %d×%d its size says", i+1, b.Dx(), b.Dy(), w, h)
+	}
 	return img, nil
 }
+
+// pgmHeader bounds a PGM header: "P5\n", two sides of at most 10 digits,
+// "255\n".
+const pgmHeader = 64
 
 // decodePGM reads the binary greymap pdftoppm writes. It is hand-written:
 // the format is a three-number header and raw bytes, and PNG would cost a
@@ -287,59 +347,17 @@ func decodePGM(b []byte) (*image.Gray, error) {
 	return &image.Gray{Pix: b[i : i+w*h], Stride: w, Rect: image.Rect(0, 0, w, h)}, nil
 }
 
-// toolError is a poppler tool's failure with the end of its stderr.
-type toolError struct {
-	tool   string
-	err    error
-	stderr string
-}
-
-func (e *toolError) Error() string { return e.tool + ": " + e.err.Error() + ": " + e.stderr }
-
-// classify maps a tool's failure to what it means for the upload.
+// classify maps a tool's failure to what it means for the upload. A tool
+// stopped by its limits (too_complex, timeout), a missing tool and the
+// caller's deadline pass through; a tool that gives up on the file says
+// why on stderr.
 func classify(err error) error {
-	var te *toolError
-	if !errors.As(err, &te) {
+	var ee *sandbox.ExitError
+	if !errors.As(err, &ee) {
 		return err
 	}
-	if errors.Is(te.err, exec.ErrNotFound) || errors.Is(te.err, context.Canceled) || errors.Is(te.err, context.DeadlineExceeded) {
-		return err // a broken installation or a deadline: not the document's fault
-	}
-	if strings.Contains(te.stderr, "Incorrect password") || strings.Contains(te.stderr, "ncrypt") {
+	if strings.Contains(ee.Stderr, "Incorrect password") || strings.Contains(ee.Stderr, "ncrypt") {
 		return ocr.Errorf(ocr.EENCRYPTED, "the PDF is protected by a password; upload it without one")
 	}
 	return &ocr.Error{Code: ocr.EBADPDF, Message: "the PDF is corrupt or not a PDF", Err: err}
-}
-
-// stderrLimit bounds what is kept of a tool's complaints: a corrupt file
-// makes poppler write a line per broken object, thousands of them.
-const stderrLimit = 2048
-
-type tail struct{ b []byte }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > stderrLimit {
-		t.b = t.b[len(t.b)-stderrLimit:]
-	}
-	return len(p), nil
-}
-
-func runBytes(ctx context.Context, tool string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, tool, args...)
-	var out bytes.Buffer
-	var errTail tail
-	cmd.Stdout, cmd.Stderr = &out, &errTail
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return nil, &toolError{tool: tool, err: err, stderr: strings.TrimSpace(string(errTail.b))}
-	}
-	return out.Bytes(), nil
-}
-
-func run(ctx context.Context, tool string, args ...string) (string, error) {
-	b, err := runBytes(ctx, tool, args...)
-	return string(b), err
 }
