@@ -13,11 +13,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/s3ocr/s3ocr/internal/app"
 	"github.com/s3ocr/s3ocr/internal/app/processapp"
 	"github.com/s3ocr/s3ocr/internal/config"
 )
 
 func main() {
+	app.SetMemoryLimit(config.FromOS, 0.6)
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Fatalf("AWS config: %v", err)

@@ -14,6 +14,7 @@ import (
 )
 
 func main() {
+	app.SetMemoryLimit(config.FromOS, 0.9)
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Fatalf("AWS config: %v", err)

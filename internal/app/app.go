@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,4 +81,25 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 		Now:        time.Now,
 		StuckAfter: cfg.StuckAfter,
 	}}, nil
+}
+
+// SetMemoryLimit sets the Go runtime's soft memory limit (GOMEMLIMIT) to
+// share of the function's memory size, which Lambda gives in
+// AWS_LAMBDA_FUNCTION_MEMORY_SIZE (MB), so the collector works harder as the
+// heap nears what the function has instead of letting Lambda kill it. A
+// GOMEMLIMIT in the environment wins. It returns the limit set, 0 for none.
+//
+// The process function leaves room outside the Go heap: Tesseract's and
+// Leptonica's C heap (about 100 MB for an A4 page) is not Go's to count.
+func SetMemoryLimit(get config.Getenv, share float64) int64 {
+	if get("GOMEMLIMIT") != "" {
+		return 0
+	}
+	mb, err := strconv.ParseInt(get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
+	if err != nil || mb <= 0 || share <= 0 || share > 1 {
+		return 0
+	}
+	limit := int64(float64(mb<<20) * share)
+	debug.SetMemoryLimit(limit)
+	return limit
 }
