@@ -13,19 +13,26 @@
 // process's logs.
 //
 // Like Lambda, a Function handles one event at a time, kills the process at
-// the deadline, and starts a new process (a cold start) for the next event
-// after a timeout, a crash or an init error.
+// the deadline or when its process group uses more than its memory size, and
+// starts a new process (a cold start) for the next event after a timeout, a
+// crash, running out of memory or an init error. It writes Lambda's START,
+// END and REPORT lines to the function's log. A Pool holds several warm
+// Functions of one function, as Lambda holds up to its reserved concurrency
+// in execution environments.
 package runtimeapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -49,12 +56,21 @@ type Function struct {
 	Dir      string            // working directory; default /var/task in a chroot, else Path's directory
 	Env      map[string]string // the function's own environment, over Lambda's
 	Name     string            // function name; default "function"
-	MemoryMB int               // AWS_LAMBDA_FUNCTION_MEMORY_SIZE; default 128
+	MemoryMB int               // AWS_LAMBDA_FUNCTION_MEMORY_SIZE and the memory limit; default 128
 	Timeout  time.Duration     // per invocation; default 3s, as Lambda's
-	Stdout   io.Writer         // the process's stdout (its logs); default discarded
-	Stderr   io.Writer         // the process's stderr; default discarded
+	// Stdout gets the process's stdout and the harness's START, END and
+	// REPORT lines, as Lambda puts both in the function's log stream.
+	// Default discarded. Writes to it and to Stderr are serialised, except
+	// to an *os.File, which the process gets as is. Through a pipe (any
+	// other writer), the function's last lines can arrive after the
+	// REPORT line.
+	Stdout io.Writer
+	Stderr io.Writer // the process's stderr; default discarded
 
 	invokeMu sync.Mutex // one invocation at a time, as in a Lambda execution environment
+
+	logMu          sync.Mutex // serialises writes to stdout and stderr
+	stdout, stderr io.Writer  // Stdout and Stderr as written, set by serve
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -67,6 +83,15 @@ type Function struct {
 	// hookNext when the API has noted a /next request.
 	hookStarted func()
 	hookNext    func()
+	memInterval time.Duration // default memSampleInterval
+}
+
+// Request is one event for a function.
+type Request struct {
+	// ID is the request id the function sees; "" gives a new one. Lambda
+	// keeps an asynchronous event's id across its retries.
+	ID      string
+	Payload []byte
 }
 
 // Result is what one invocation produced.
@@ -75,10 +100,19 @@ type Result struct {
 	Payload      []byte         // the response, when the function succeeded
 	Error        *FunctionError // the error the function (or the harness) reported
 	TimedOut     bool
+	OutOfMemory  bool          // killed for using more than MemoryMB (Error.Type Runtime.OutOfMemory)
 	ColdStart    bool          // a new process was started for this invocation
 	InitDuration time.Duration // process start to its first /next (cold starts only)
-	Duration     time.Duration // event handed to the function to its answer
+	Duration     time.Duration // event handed to the function to its answer (or its end)
+	// MaxMemoryUsedMB is the process group's peak resident memory as
+	// sampled during the invocation, at least the kernel's high-water mark
+	// of each process (see memory.go): Lambda's "Max Memory Used".
+	MaxMemoryUsedMB int
 }
+
+// Failed reports whether the invocation failed in any way: a function
+// error, a crash, a timeout or running out of memory.
+func (r Result) Failed() bool { return r.Error != nil }
 
 // FunctionError is the error document of the Runtime API.
 type FunctionError struct {
@@ -114,10 +148,15 @@ type process struct {
 }
 
 // Invoke sends one event and waits for the function's answer, its error,
-// the deadline, or the process's end. The error is for the harness's own
-// failures (the process could not start, ctx ended); what the function did
-// is in the Result.
+// the deadline, the memory limit, or the process's end. The error is for the
+// harness's own failures (the process could not start, ctx ended); what the
+// function did is in the Result.
 func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
+	return f.InvokeRequest(ctx, Request{Payload: payload})
+}
+
+// InvokeRequest is Invoke with a chosen request id.
+func (f *Function) InvokeRequest(ctx context.Context, req Request) (Result, error) {
 	f.invokeMu.Lock()
 	defer f.invokeMu.Unlock()
 	if err := f.serve(); err != nil {
@@ -125,10 +164,13 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	}
 	var res Result
 	inv := &invocation{
-		id:       newRequestID(),
-		payload:  payload,
+		id:       req.ID,
+		payload:  req.Payload,
 		deadline: time.Now().Add(f.timeout()),
 		done:     make(chan outcome, 1),
+	}
+	if inv.id == "" {
+		inv.id = newRequestID()
 	}
 	res.RequestID = inv.id
 	f.mu.Lock()
@@ -148,6 +190,12 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 
 	timer := time.NewTimer(time.Until(inv.deadline))
 	defer timer.Stop()
+	var mem *memWatch
+	defer func() {
+		if mem != nil {
+			mem.stop()
+		}
+	}()
 	for {
 		if p == nil {
 			var err error
@@ -156,23 +204,50 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 			}
 			res.ColdStart = true
 		}
+		if mem == nil || mem.pid != p.pid {
+			if mem != nil {
+				mem.stop()
+				res.MaxMemoryUsedMB = max(res.MaxMemoryUsedMB, mem.peakMB())
+			}
+			mem = watchMemory(p.pid, f.memoryMB(), cmp.Or(f.memInterval, memSampleInterval))
+		}
 		select {
 		case o := <-inv.done:
 			res.Payload, res.Error = o.payload, o.err
 			res.Duration = o.at.Sub(inv.handedAt(f))
+			// The last sample, with the kernel's high-water marks, catches
+			// a peak between samples: Lambda's cgroup would have killed
+			// the process for it before it answered.
+			if mem.stop() {
+				res.Payload, res.Error = nil, outOfMemory(inv.id)
+				res.OutOfMemory = true
+				f.stop(p)
+			}
+		case <-mem.over:
+			res.Error = outOfMemory(inv.id)
+			res.OutOfMemory = true
+			f.stop(p)
 		case e := <-p.initErr:
 			res.Error = e
 			f.stop(p)
 		case <-p.exited:
 			f.stop(p)
-			if inv.handedAt(f).IsZero() && p.initialised(f) && !res.ColdStart {
-				// A warm process ended between events, before it took
-				// this one (a runtime exits after reporting an error):
-				// Lambda gives the event to a new execution environment.
-				p = nil
-				continue
+			select {
+			case o := <-inv.done:
+				// It answered, then exited (aws-lambda-go reports a panic,
+				// then exits): both were ready, and select picks either.
+				res.Payload, res.Error = o.payload, o.err
+				res.Duration = o.at.Sub(inv.handedAt(f))
+			default:
+				if inv.handedAt(f).IsZero() && p.initialised(f) && !res.ColdStart {
+					// A warm process ended between events, before it took
+					// this one (a runtime exits after reporting an error):
+					// Lambda gives the event to a new execution environment.
+					p = nil
+					continue
+				}
+				res.Error = &FunctionError{Type: "Runtime.ExitError", Message: fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %v", inv.id, p.waitErr)}
 			}
-			res.Error = &FunctionError{Type: "Runtime.ExitError", Message: fmt.Sprintf("RequestId: %s Error: Runtime exited: %v", inv.id, p.waitErr)}
 		case <-timer.C:
 			res.TimedOut = true
 			res.Error = &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", inv.id, f.timeout().Seconds())}
@@ -184,6 +259,11 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 		}
 		break
 	}
+	mem.stop()
+	res.MaxMemoryUsedMB = max(res.MaxMemoryUsedMB, mem.peakMB())
+	if handed := inv.handedAt(f); res.Duration == 0 && !handed.IsZero() {
+		res.Duration = time.Since(handed)
+	}
 	if res.ColdStart {
 		f.mu.Lock()
 		if !p.firstNext.IsZero() {
@@ -191,8 +271,35 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 		}
 		f.mu.Unlock()
 	}
+	f.report(res)
 	return res, nil
 }
+
+func outOfMemory(id string) *FunctionError {
+	return &FunctionError{Type: "Runtime.OutOfMemory", Message: fmt.Sprintf("RequestId: %s Error: Runtime exited with error: signal: killed", id)}
+}
+
+// report writes Lambda's END and REPORT lines for res. Like Lambda's, the
+// billed duration rounds up to the millisecond and, for a custom runtime,
+// includes the init phase; a failure the runtime did not report itself
+// adds a Status.
+func (f *Function) report(res Result) {
+	billed := math.Ceil(ms(res.Duration + res.InitDuration))
+	line := fmt.Sprintf("END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		res.RequestID, res.RequestID, ms(res.Duration), billed, f.memoryMB(), res.MaxMemoryUsedMB)
+	if res.ColdStart {
+		line += fmt.Sprintf("Init Duration: %.2f ms\t", ms(res.InitDuration))
+	}
+	switch {
+	case res.TimedOut:
+		line += "Status: timeout"
+	case res.Error != nil && (res.OutOfMemory || strings.HasPrefix(res.Error.Type, "Runtime.")):
+		line += "Status: error\tError Type: " + res.Error.Type
+	}
+	fmt.Fprintln(f.stdout, strings.TrimRight(line, "\t"))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func (inv *invocation) handedAt(f *Function) time.Time {
 	f.mu.Lock()
@@ -250,6 +357,13 @@ func (f *Function) timeout() time.Duration {
 	return 3 * time.Second
 }
 
+func (f *Function) memoryMB() int {
+	if f.MemoryMB > 0 {
+		return f.MemoryMB
+	}
+	return 128
+}
+
 func (f *Function) serve() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -261,6 +375,10 @@ func (f *Function) serve() error {
 		return err
 	}
 	f.ln, f.next, f.pending = ln, make(chan *invocation, 1), map[string]*invocation{}
+	f.stdout, f.stderr = f.serialised(f.Stdout), f.serialised(f.Stderr)
+	if sameWriter(f.Stdout, f.Stderr) {
+		f.stderr = f.stdout // so that exec gives the process one pipe for both
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+prefix+"/invocation/next", f.handleNext)
 	mux.HandleFunc("POST "+prefix+"/invocation/{id}/response", f.handleResponse)
@@ -278,10 +396,7 @@ func (f *Function) start() (*process, error) {
 	if name == "" {
 		name = "function"
 	}
-	mem := f.MemoryMB
-	if mem == 0 {
-		mem = 128
-	}
+	mem := f.memoryMB()
 	env := map[string]string{
 		"AWS_LAMBDA_RUNTIME_API":          f.Addr(),
 		"AWS_LAMBDA_FUNCTION_NAME":        name,
@@ -315,7 +430,7 @@ func (f *Function) start() (*process, error) {
 			cmd.Dir = "/var/task"
 		}
 	}
-	cmd.Stdout, cmd.Stderr = orDiscard(f.Stdout), orDiscard(f.Stderr)
+	cmd.Stdout, cmd.Stderr = f.stdout, f.stderr
 	// Its own process group, so that a kill also ends what it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: f.Chroot, Setpgid: true}
 	p := &process{cmd: cmd, exited: make(chan struct{}), initErr: make(chan *FunctionError, 1)}
@@ -360,28 +475,60 @@ func (f *Function) stop(p *process) {
 
 func (f *Function) handleNext(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	if p := f.proc; p != nil && p.firstNext.IsZero() {
+	p := f.proc
+	if p != nil && p.firstNext.IsZero() {
 		p.firstNext = time.Now()
 	}
 	f.mu.Unlock()
 	if f.hookNext != nil {
 		f.hookNext()
 	}
-	var inv *invocation
-	select {
-	case inv = <-f.next:
-	case <-r.Context().Done():
+	if p == nil {
+		// Only a process already stopped can ask while none runs: the
+		// process is registered before it starts.
+		apiError(w, http.StatusGone, "ProcessStopped", "this runtime's process was stopped")
 		return
 	}
-	f.mu.Lock()
-	inv.handed = time.Now()
-	f.mu.Unlock()
+	var inv *invocation
+	for inv == nil {
+		select {
+		case inv = <-f.next:
+		case <-r.Context().Done():
+			return
+		}
+		// A process killed right after it asked for its next event (out
+		// of memory found by the last sample, or killed from outside)
+		// leaves this request waiting until the server notices the
+		// closed connection; the event must go to the process that runs
+		// now instead of being lost.
+		f.mu.Lock()
+		stale := f.proc != p
+		if !stale {
+			select {
+			case <-p.exited:
+				stale = true
+			default:
+			}
+		}
+		if !stale {
+			inv.handed = time.Now()
+		}
+		f.mu.Unlock()
+		if stale {
+			f.next <- inv // the buffer is empty: this took the only one
+			apiError(w, http.StatusGone, "ProcessStopped", "this runtime's process was stopped")
+			return
+		}
+	}
+	fmt.Fprintf(f.stdout, "START RequestId: %s Version: $LATEST\n", inv.id)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:"+f.nameOr())
-	hexID := strings.ReplaceAll(inv.id, "-", "")
+	// A request id may be any string (a caller's own), so the trace ids
+	// are random hex of X-Ray's lengths.
+	hexID := strings.ReplaceAll(newRequestID(), "-", "")
 	h.Set("Lambda-Runtime-Trace-Id", fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), hexID[:24], hexID[16:]))
 	w.Write(inv.payload)
 }
@@ -484,6 +631,9 @@ func apiError(w http.ResponseWriter, status int, typ, msg string) {
 	json.NewEncoder(w).Encode(FunctionError{Type: typ, Message: msg})
 }
 
+// NewRequestID returns a new request id in Lambda's form, a random UUID.
+func NewRequestID() string { return newRequestID() }
+
 func newRequestID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -500,9 +650,35 @@ func sortedEnv(m map[string]string) []string {
 	return out
 }
 
-func orDiscard(w io.Writer) io.Writer {
-	if w == nil {
+// serialised returns w for the process and the harness to write to at
+// once: an *os.File as it is (its writes are safe at once, and the
+// process writes to it directly, in order with the harness's lines), any
+// other writer behind f.logMu.
+func (f *Function) serialised(w io.Writer) io.Writer {
+	switch w := w.(type) {
+	case nil:
 		return io.Discard
+	case *os.File:
+		return w
+	default:
+		return &lockedWriter{mu: &f.logMu, w: w}
 	}
-	return w
+}
+
+// sameWriter is a == b without the panic of comparing two values of an
+// uncomparable type.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() { recover() }()
+	return a == b
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -3,11 +3,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +23,11 @@ import (
 type event struct {
 	Do   string `json:"do"`
 	Echo string `json:"echo"`
-	Size int    `json:"size"`
+	Size int    `json:"size"` // big: response bytes
+	MB   int    `json:"mb"`   // alloc, spawn: memory to use
+	Ms   int    `json:"ms"`   // sleep: how long (default an hour)
+	Dir  string `json:"dir"`  // hold: where to signal and wait
+	Name string `json:"name"` // hold: this invocation's name
 }
 
 type answer struct {
@@ -31,7 +40,24 @@ type answer struct {
 	Blob        string `json:"blob,omitempty"`
 }
 
+// use allocates mb MB and touches every page, so that it is resident.
+func use(mb int) []byte {
+	b := make([]byte, mb<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return b
+}
+
 func main() {
+	if mb, err := strconv.Atoi(os.Getenv("ECHO_CHILD_MB")); err == nil {
+		// The child of "spawn": hold mb MB until killed.
+		b := use(mb)
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
+		runtime.KeepAlive(b)
+		return
+	}
 	switch os.Getenv("ECHO_FAIL_INIT") {
 	case "exit": // a function whose set-up fails and exits
 		fmt.Fprintln(os.Stderr, "init: failing on purpose")
@@ -59,7 +85,43 @@ func main() {
 		case "panic":
 			panic("asked to panic")
 		case "sleep":
-			time.Sleep(time.Hour)
+			d := time.Hour
+			if e.Ms > 0 {
+				d = time.Duration(e.Ms) * time.Millisecond
+			}
+			time.Sleep(d)
+			return answer{Echo: e.Echo, PID: os.Getpid()}, nil
+		case "hold": // say it started, then wait until released
+			os.WriteFile(filepath.Join(e.Dir, e.Name+".started"), nil, 0o644)
+			for {
+				if _, err := os.Stat(filepath.Join(e.Dir, "release")); err == nil {
+					return answer{Echo: e.Name, PID: os.Getpid()}, nil
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		case "failfirst": // fail the first time dir is named, succeed after
+			marker := filepath.Join(e.Dir, "failed-once")
+			if _, err := os.Stat(marker); err != nil {
+				os.WriteFile(marker, nil, 0o644)
+				return answer{}, errors.New("first attempt fails")
+			}
+			return answer{Echo: e.Echo, PID: os.Getpid()}, nil
+		case "alloc": // use mb MB, then let it go and answer
+			b := use(e.MB)
+			runtime.KeepAlive(b)
+			return answer{Echo: e.Echo, PID: os.Getpid()}, nil
+		case "spawn": // start a child that holds mb MB and outlives the event
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), "ECHO_CHILD_MB="+strconv.Itoa(e.MB))
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				return answer{}, err
+			}
+			if err := cmd.Start(); err != nil {
+				return answer{}, err
+			}
+			line, _ := bufio.NewReader(out).ReadString('\n')
+			return answer{Echo: strings.TrimSpace(line), PID: os.Getpid()}, nil
 		case "exit":
 			os.Exit(7)
 		case "big":
