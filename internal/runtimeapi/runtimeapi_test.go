@@ -420,6 +420,135 @@ func TestInvoke_MemoryCountsTheWholeProcessGroup(t *testing.T) {
 	}
 }
 
+// hold returns an event for the echo function's hold mode, which says it
+// started and waits until dir/release exists.
+func hold(dir, name string) []byte {
+	return []byte(fmt.Sprintf(`{"do":"hold","dir":%q,"name":%q}`, dir, name))
+}
+
+// waitStarted waits until the hold invocations named have started.
+func waitStarted(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for _, n := range names {
+		for {
+			if _, err := os.Stat(filepath.Join(dir, n+".started")); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never started", n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func newPool(t *testing.T, size int) *Pool {
+	t.Helper()
+	p := &Pool{Size: size, New: func() *Function {
+		return &Function{Path: echoBin, Name: "echo", Timeout: 60 * time.Second, MemoryMB: 256}
+	}}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func TestPool_ThrottlesWhenEveryContainerIsBusyAndReusesWarmOnes(t *testing.T) {
+	p := newPool(t, 2)
+	dir := t.TempDir()
+	type done struct {
+		res Result
+		err error
+	}
+	results := make(chan done, 2)
+	for _, n := range []string{"a", "b"} {
+		go func() {
+			res, err := p.Invoke(context.Background(), Request{Payload: hold(dir, n)})
+			results <- done{res, err}
+		}()
+	}
+	waitStarted(t, dir, "a", "b")
+	if _, err := p.Invoke(context.Background(), Request{Payload: []byte(`{"do":"echo"}`)}); err != ErrThrottled {
+		t.Errorf("a third call with two containers busy: %v, want ErrThrottled", err)
+	}
+	os.WriteFile(filepath.Join(dir, "release"), nil, 0o644)
+	pids := map[int]bool{}
+	for range 2 {
+		d := <-results
+		var a answer
+		if d.err != nil || d.res.Error != nil || json.Unmarshal(d.res.Payload, &a) != nil {
+			t.Fatalf("held invocation: %v %+v", d.err, d.res)
+		}
+		pids[a.PID] = true
+	}
+	if len(pids) != 2 || p.Containers() != 2 {
+		t.Errorf("two concurrent invocations ran in %d processes, pool has %d containers", len(pids), p.Containers())
+	}
+	for range 3 {
+		res, err := p.Invoke(context.Background(), Request{Payload: []byte(`{"do":"echo"}`)})
+		var a answer
+		json.Unmarshal(res.Payload, &a)
+		if err != nil || res.ColdStart || !pids[a.PID] {
+			t.Errorf("sequential call: %v, cold %v, pid %d not one of the warm %v", err, res.ColdStart, a.PID, pids)
+		}
+	}
+	if p.Containers() != 2 {
+		t.Errorf("%d containers after sequential calls", p.Containers())
+	}
+}
+
+func TestPool_ACrashedContainerIsReplaced(t *testing.T) {
+	p := newPool(t, 1)
+	ctx := context.Background()
+	res, err := p.Invoke(ctx, Request{ID: "first-event", Payload: []byte(`{"do":"echo"}`)})
+	var first answer
+	if err != nil || json.Unmarshal(res.Payload, &first) != nil || res.RequestID != "first-event" {
+		t.Fatalf("first: %v %+v", err, res)
+	}
+	for _, ev := range []string{`{"do":"panic"}`, `{"do":"exit"}`} {
+		if res, err := p.Invoke(ctx, Request{Payload: []byte(ev)}); err != nil || res.Error == nil {
+			t.Fatalf("%s: %v %+v", ev, err, res)
+		}
+		res, err := p.Invoke(ctx, Request{Payload: []byte(`{"do":"echo","echo":"next"}`)})
+		var a answer
+		if err != nil || json.Unmarshal(res.Payload, &a) != nil || a.Echo != "next" || !res.ColdStart || a.PID == first.PID {
+			t.Errorf("after %s: %v, cold %v, pid %d (first %d)", ev, err, res.ColdStart, a.PID, first.PID)
+		}
+		first = a
+		if p.Containers() != 1 {
+			t.Errorf("after %s: %d containers", ev, p.Containers())
+		}
+	}
+}
+
+func TestPool_AcquireWaitsForAFreeContainer(t *testing.T) {
+	p := newPool(t, 1)
+	dir := t.TempDir()
+	go p.Invoke(context.Background(), Request{Payload: hold(dir, "a")})
+	waitStarted(t, dir, "a")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := p.Acquire(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Acquire with the only container busy: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		f, err := p.Acquire(context.Background())
+		if err == nil {
+			p.Release(f)
+		}
+		got <- err
+	}()
+	os.WriteFile(filepath.Join(dir, "release"), nil, 0o644)
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Acquire did not get the released container")
+	}
+}
+
 // TestInvoke_LogsNeedNotBeSafeForConcurrentWrites: the process's output
 // and the harness's own lines reach a plain bytes.Buffer one at a time (run
 // with -race).
