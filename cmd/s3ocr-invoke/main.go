@@ -4,8 +4,10 @@
 //
 //	s3ocr-invoke -bootstrap dist/process/bootstrap -event events/s3-put.json
 //
-// The function's response goes to stdout, its logs and a REPORT line like
-// Lambda's to stderr. The function sees this process's environment (the
+// The function's response goes to stdout; its logs, with Lambda's START, END
+// and REPORT lines (duration, billed duration, memory size, max memory used,
+// init duration), go to stderr. The function is killed, as Lambda kills it,
+// at its timeout or when its processes use more than -memory MB. The function sees this process's environment (the
 // local stack's endpoints, for instance) plus -env settings. The exit status
 // is 1 when the function failed or timed out.
 package main
@@ -83,11 +85,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "s3ocr-invoke:", err)
 		os.Exit(2)
 	}
-	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tMemory Size: %d MB", res.RequestID, ms(res.Duration), *memory)
-	if res.ColdStart {
-		report += fmt.Sprintf("\tInit Duration: %.2f ms", ms(res.InitDuration))
-	}
-	fmt.Fprintln(os.Stderr, report)
+	// The harness has written Lambda's START, END and REPORT lines to the
+	// function's log, here stderr.
 	if res.Error != nil {
 		fmt.Fprintf(os.Stderr, "function error: %s: %s\n", res.Error.Type, res.Error.Message)
 		os.Exit(1)
@@ -95,5 +94,3 @@ func main() {
 	os.Stdout.Write(res.Payload)
 	fmt.Println()
 }
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
