@@ -157,7 +157,7 @@ func readImage(ctx context.Context, data []byte) error {
 type usage struct {
 	took        time.Duration
 	heap, rss   uint64 // peak growth over the reading, bytes
-	helperPeak  uint64 // largest helper process so far (poppler, tiffcp), bytes
+	helperPeak  uint64 // largest helper process so far (poppler, tiffcp), bytes; see childPeak
 	helperGrown bool   // whether this reading's helper set that peak
 }
 
@@ -235,7 +235,9 @@ func rssBytes() uint64 {
 	return pages * uint64(os.Getpagesize())
 }
 
-// childPeak is the largest RSS of any child process waited for so far.
+// childPeak is the largest RSS of any child process waited for so far. It
+// overstates a helper started while this process was large: the child counts
+// the pages it shares with its parent until it executes the helper.
 func childPeak() uint64 {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) != nil {
