@@ -118,7 +118,9 @@ func (r Result) Failed() bool { return r.Error != nil }
 type FunctionError struct {
 	Type       string   `json:"errorType"`
 	Message    string   `json:"errorMessage"`
-	StackTrace []string `json:"stackTrace,omitempty"`
+	// StackTrace is as the runtime sent it: strings from most runtimes,
+	// objects (path, line, label) from aws-lambda-go.
+	StackTrace json.RawMessage `json:"stackTrace,omitempty"`
 }
 
 func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
