@@ -23,6 +23,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
 	"github.com/s3ocr/s3ocr/internal/handler"
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/resultstore"
 	"github.com/s3ocr/s3ocr/internal/s3store"
 	"github.com/s3ocr/s3ocr/internal/service"
 )
@@ -75,12 +76,18 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 	}
 	objects := s3store.New(s3store.NewClient(awsCfg), cfg.BucketName)
 	return &handler.API{Log: log, Info: info, Large: &s3store.Responses{Store: objects, Prefix: cfg.ResponsePrefix, TTL: 5 * time.Minute}, Status: &service.Status{
-		Store:      dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
-		Objects:    objects,
+		Store:      Results(dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now), objects, cfg.Common, 0),
 		Log:        log,
 		Now:        time.Now,
 		StuckAfter: cfg.StuckAfter,
 	}}, nil
+}
+
+// Results is the store every function reads and writes results through:
+// the table, with results whose JSON is over inlineLimit bytes kept as
+// objects under the result prefix.
+func Results(table ocr.Store, objects ocr.Objects, cfg config.Common, inlineLimit int) ocr.Store {
+	return &resultstore.Store{Store: table, Objects: objects, Prefix: cfg.ResultPrefix, InlineLimit: inlineLimit}
 }
 
 // SetMemoryLimit sets the Go runtime's soft memory limit (GOMEMLIMIT) to

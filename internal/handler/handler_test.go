@@ -20,6 +20,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/handler"
 	"github.com/s3ocr/s3ocr/internal/inmem"
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/resultstore"
 	"github.com/s3ocr/s3ocr/internal/service"
 )
 
@@ -32,7 +33,7 @@ func newAPI() (*handler.API, *inmem.Store) {
 		Log: quiet,
 		Uploads: &service.Uploads{Store: store, Presigner: objects, Log: quiet, Languages: []string{"eng"},
 			MaxBytes: 1000, PresignExpiry: time.Minute, UploadTTL: time.Hour, UploadPrefix: "uploads/", Now: time.Now},
-		Status: &service.Status{Store: store, Objects: objects, Log: quiet, Now: time.Now},
+		Status: &service.Status{Store: store, Log: quiet, Now: time.Now},
 	}, store
 }
 
@@ -187,7 +188,7 @@ func TestS3Handle_DecodesKeysAndSkipsOtherEvents(t *testing.T) {
 	h := &handler.S3{Log: quiet, Processor: &service.Processor{
 		Store: store, Objects: objects, Engine: engine, Log: quiet, Now: time.Now,
 		MaxBytes: 1 << 20, MaxPixels: 1 << 20, MaxPages: 10, ResultTTL: time.Hour, Lease: time.Minute,
-		UploadPrefix: "uploads/", ResultPrefix: "results/", InlineLimit: 1 << 16,
+		UploadPrefix: "uploads/",
 	}}
 	id, _ := service.NewUploadID()
 	store.CreateUpload(ctx, &ocr.Upload{ID: id, Status: ocr.StatusPending, ContentType: "image/png", Languages: []string{"eng"}, ExpiresAt: time.Now().Add(time.Hour)})
@@ -279,5 +280,67 @@ func TestRoute_DefaultRouteAnswersInTheAPIsErrorShape(t *testing.T) {
 		if resp.StatusCode != tc.status || !strings.Contains(resp.Body, `"code":"`+tc.code+`"`) {
 			t.Errorf("%s %s = %d %s, want %d %s", tc.method, tc.path, resp.StatusCode, resp.Body, tc.status, tc.code)
 		}
+	}
+}
+
+// keptResponses stands for S3 in unit tests: it keeps what it is given.
+type keptResponses struct {
+	contentType string
+	body        []byte
+}
+
+func (k *keptResponses) Keep(_ context.Context, contentType string, body []byte) (string, error) {
+	k.contentType, k.body = contentType, body
+	return "https://bucket.example/responses/abc?X-Amz-Signature=x", nil
+}
+
+func TestRoute_AnswerOverLambdasLimitIsRedirectedToACopy(t *testing.T) {
+	api, table := newAPI()
+	store := &resultstore.Store{Store: table, Objects: inmem.NewObjects(), Prefix: "results/", InlineLimit: 1 << 16}
+	api.Status.Store = store
+	kept := &keptResponses{}
+	api.Large = kept
+	ctx := context.Background()
+	resp, _ := api.CreateUpload(ctx, post(`{"filename":"big.png","contentType":"image/png","size":123}`))
+	var created service.CreatedUpload
+	json.Unmarshal([]byte(resp.Body), &created)
+	// A result whose JSON, escaped inside Lambda's response envelope, is
+	// over 6 MB: 4.5 MB of text, each quote escaped twice on the way.
+	text := strings.Repeat(`"quoted" `, 500_000)
+	now := time.Now()
+	rec := &ocr.ResultRecord{Key: "r1", State: ocr.ResultProcessing, Owner: created.UploadID, LeaseUntil: now.Add(time.Minute), ExpiresAt: now.Add(time.Hour)}
+	if won, _, err := store.ClaimResult(ctx, rec, now); !won || err != nil {
+		t.Fatal(won, err)
+	}
+	rec.State, rec.Result = ocr.ResultDone, &ocr.Result{Text: text}
+	if _, err := store.CompleteResult(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := table.TransitionUpload(ctx, created.UploadID, []ocr.Status{ocr.StatusPending}, ocr.UploadChange{Status: ocr.StatusDone, ResultKey: "r1"}); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	req := get(created.UploadID)
+	req.RouteKey = handler.RouteGetUpload
+	resp, err := api.Route(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Headers["Location"], "https://bucket.example/responses/") {
+		t.Fatalf("= %d %v", resp.StatusCode, resp.Headers)
+	}
+	var st service.UploadStatus
+	if err := json.Unmarshal(kept.body, &st); err != nil || st.Result.Text != text || kept.contentType != "application/json" {
+		t.Fatalf("kept %s, %d bytes: %v", kept.contentType, len(kept.body), err)
+	}
+	if b, _ := json.Marshal(resp); len(b) > handler.MaxResponseBytes {
+		t.Fatalf("the redirect itself is %d bytes", len(b))
+	}
+
+	// Without a place to keep it, the answer is an error, not a response
+	// Lambda would refuse.
+	api.Large = nil
+	resp, _ = api.Route(ctx, req)
+	if e := errorOf(t, resp); resp.StatusCode != 500 || e.Code != ocr.EINTERNAL {
+		t.Fatalf("without Large = %d %s", resp.StatusCode, resp.Body[:min(len(resp.Body), 200)])
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,8 +33,6 @@ type Processor struct {
 	ResultTTL    time.Duration // how long a result is kept for reuse
 	Lease        time.Duration // claim lease, renewed every third of it while OCR runs
 	UploadPrefix string        // keys under it are uploads: prefix + upload id
-	ResultPrefix string        // results too large for an item are stored under it
-	InlineLimit  int           // results whose JSON is larger go to an object
 	PageBudget   time.Duration // time a page needs: with less left before the deadline, stop with ETIMEOUT
 
 	Observer Observer // receives a report of every Process call; optional
@@ -234,7 +231,7 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 		final.Document.Pages = len(res.Pages)
 		doc.Pages, rep.Pages = len(res.Pages), len(res.Pages)
 	}
-	waiters, err := p.complete(ctx, &final)
+	waiters, err := p.Store.CompleteResult(ctx, &final)
 	if ocr.NotFound(err) {
 		// The lease ran out and another invocation took the work over; it
 		// will finish this upload too, as one of its waiters.
@@ -299,39 +296,6 @@ func (p *Processor) checkTime(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// complete stores the finished record, in an object when it is too large to
-// be inline.
-func (p *Processor) complete(ctx context.Context, rec *ocr.ResultRecord) ([]string, error) {
-	if rec.Result != nil {
-		b, err := json.Marshal(rec.Result)
-		if err != nil {
-			return nil, fmt.Errorf("encode result: %w", err)
-		}
-		if len(b) > p.InlineLimit {
-			return p.completeInObject(ctx, rec, b)
-		}
-	}
-	waiters, err := p.Store.CompleteResult(ctx, rec)
-	if errors.Is(err, ocr.ErrItemTooLarge) {
-		// Our size estimate was off (attribute overhead): the store said no.
-		b, merr := json.Marshal(rec.Result)
-		if merr != nil {
-			return nil, merr
-		}
-		return p.completeInObject(ctx, rec, b)
-	}
-	return waiters, err
-}
-
-func (p *Processor) completeInObject(ctx context.Context, rec *ocr.ResultRecord, body []byte) ([]string, error) {
-	key := p.ResultPrefix + rec.Key + ".json"
-	if err := p.Objects.Put(ctx, key, "application/json", body); err != nil {
-		return nil, fmt.Errorf("store result object %s: %w", key, err)
-	}
-	rec.Result, rec.ObjectKey = nil, key
-	return p.Store.CompleteResult(ctx, rec)
 }
 
 // follow links an upload to a result record someone else claimed first.

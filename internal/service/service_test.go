@@ -22,6 +22,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/inmem"
 	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/ocr/storetest"
+	"github.com/s3ocr/s3ocr/internal/resultstore"
 	"github.com/s3ocr/s3ocr/internal/service"
 )
 
@@ -70,16 +71,17 @@ func newEnv(t *testing.T) *env {
 	c := &storetest.Clock{}
 	c.Set(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
 	e := &env{clock: c, store: inmem.NewStore(c.Now), objects: inmem.NewObjects(), engine: &fakeEngine{text: "hello world"}}
+	results := &resultstore.Store{Store: e.store, Objects: e.objects, Prefix: "results/", InlineLimit: 10_000}
 	e.uploads = &service.Uploads{
 		Store: e.store, Presigner: e.objects, Log: quiet, Languages: e.engine.Languages(),
 		MaxBytes: 1 << 20, PresignExpiry: 10 * time.Minute, UploadTTL: 24 * time.Hour, UploadPrefix: "uploads/", Now: c.Now,
 	}
 	e.proc = &service.Processor{
-		Store: e.store, Objects: e.objects, Engine: e.engine, Log: quiet, Now: c.Now,
+		Store: results, Objects: e.objects, Engine: e.engine, Log: quiet, Now: c.Now,
 		MaxBytes: 1 << 20, MaxPixels: 1_000_000, MaxPages: 10, ResultTTL: 30 * 24 * time.Hour, Lease: time.Minute,
-		UploadPrefix: "uploads/", ResultPrefix: "results/", InlineLimit: 10_000,
+		UploadPrefix: "uploads/",
 	}
-	e.status = &service.Status{Store: e.store, Objects: e.objects, Log: quiet, Now: c.Now}
+	e.status = &service.Status{Store: results, Log: quiet, Now: c.Now}
 	return e
 }
 

@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -30,10 +28,9 @@ type UploadStatus struct {
 
 // Status reports uploads.
 type Status struct {
-	Store   ocr.Store
-	Objects ocr.Objects
-	Log     *slog.Logger
-	Now     func() time.Time
+	Store ocr.Store // results too large for an item come back whole (resultstore)
+	Log   *slog.Logger
+	Now   func() time.Time
 
 	// StuckAfter bounds how long an upload may be processing: past it,
 	// every attempt Lambda makes (the first and its retries) has ended, so
@@ -88,11 +85,7 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 	}
 	switch rec.State {
 	case ocr.ResultDone:
-		res, err := s.load(ctx, rec)
-		if err != nil {
-			return nil, err
-		}
-		out.Status, out.Result = ocr.StatusDone, res
+		out.Status, out.Result = ocr.StatusDone, rec.Result
 		out.Cached = u.Cached || rec.Owner != u.ID
 		if out.Document == nil {
 			d := rec.Document
@@ -119,32 +112,6 @@ func (s *Status) setProcessing(out *UploadStatus, u *ocr.Upload) {
 	secs := took.Seconds()
 	out.ProcessingSeconds = &secs
 	out.Progress = u.Progress
-}
-
-// load returns the record's result, reading it from its object when it was
-// too large to keep inline.
-func (s *Status) load(ctx context.Context, rec *ocr.ResultRecord) (*ocr.Result, error) {
-	if rec.Result != nil {
-		return rec.Result, nil
-	}
-	if rec.ObjectKey == "" {
-		return nil, fmt.Errorf("result %s is done but holds no result", rec.Key)
-	}
-	return LoadResultObject(ctx, s.Objects, rec.ObjectKey)
-}
-
-// LoadResultObject reads a result stored as JSON in an object.
-func LoadResultObject(ctx context.Context, objects ocr.Objects, key string) (*ocr.Result, error) {
-	body, err := objects.Open(ctx, key)
-	if err != nil {
-		return nil, fmt.Errorf("open result object %s: %w", key, err)
-	}
-	defer body.Close()
-	var res ocr.Result
-	if err := json.NewDecoder(body).Decode(&res); err != nil {
-		return nil, fmt.Errorf("decode result object %s: %w", key, err)
-	}
-	return &res, nil
 }
 
 func truncate(s string, n int) string {

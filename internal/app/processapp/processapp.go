@@ -34,13 +34,14 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("OCR engine: %w", err)
 	}
+	objects := s3store.New(s3store.NewClient(awsCfg), cfg.BucketName)
 	var notifier service.Notifier
 	if cfg.EventBusName != "" {
 		notifier = eventbus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
 	}
 	return &handler.S3{Log: log, Processor: &service.Processor{
-		Store:        dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
-		Objects:      s3store.New(s3store.NewClient(awsCfg), cfg.BucketName),
+		Store:        app.Results(dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now), objects, cfg.Common, cfg.InlineResult),
+		Objects:      objects,
 		Engine:       engine,
 		Log:          log,
 		Now:          time.Now,
@@ -50,8 +51,6 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		ResultTTL:    cfg.ResultTTL,
 		Lease:        cfg.ClaimLease,
 		UploadPrefix: cfg.UploadPrefix,
-		ResultPrefix: cfg.ResultPrefix,
-		InlineLimit:  cfg.InlineResult,
 		PageBudget:   cfg.PageBudget,
 		Observer:     &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
 		Notifier:     notifier,
