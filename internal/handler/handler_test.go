@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/s3ocr/s3ocr/internal/document"
 	"github.com/s3ocr/s3ocr/internal/handler"
 	"github.com/s3ocr/s3ocr/internal/inmem"
 	"github.com/s3ocr/s3ocr/internal/ocr"
@@ -187,7 +188,7 @@ func TestS3Handle_DecodesKeysAndSkipsOtherEvents(t *testing.T) {
 	engine := &countingEngine{}
 	h := &handler.S3{Log: quiet, Processor: &service.Processor{
 		Store: store, Objects: objects, Engine: engine, Log: quiet, Now: time.Now,
-		MaxBytes: 1 << 20, MaxPixels: 1 << 20, MaxPages: 10, ResultTTL: time.Hour, Lease: time.Minute,
+		MaxBytes: 1 << 20, Documents: &document.Reader{MaxPixels: 1 << 20, MaxPages: 10}, ResultTTL: time.Hour, Lease: time.Minute,
 		UploadPrefix: "uploads/",
 	}}
 	id, _ := service.NewUploadID()

@@ -111,6 +111,27 @@ type PresignedPost struct {
 	Fields map[string]string `json:"fields"`
 }
 
+// PageSource yields a document's pages one at a time, so memory holds one
+// page however many the document has.
+type PageSource interface {
+	// Pages is how many pages the document has.
+	Pages() int
+	// Page returns page i (from 0): an image to recognise, or a page read
+	// already (a PDF page's text layer), never both. Problems with the
+	// document are *Error values (EBADIMAGE, ETOOMANYPIXELS, …).
+	Page(ctx context.Context, i int) (image.Image, *Page, error)
+	// Close releases what the source holds (temporary files).
+	Close() error
+}
+
+// Documents opens uploaded files as pages.
+type Documents interface {
+	// Open reads enough of data, whose type was sniffed as contentType, to
+	// know its pages. Problems with the file are *Error values
+	// (EUNSUPPORTED, ETOOMANYPAGES, EBADPDF, …).
+	Open(ctx context.Context, data []byte, contentType string) (PageSource, error)
+}
+
 // Engine reads text from page images.
 type Engine interface {
 	// Recognize reads one page. It returns an *Error with code EOCRFAILED

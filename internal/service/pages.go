@@ -2,20 +2,17 @@ package service
 
 import (
 	"context"
-	"image"
 	"strings"
 	"time"
 
 	"github.com/s3ocr/s3ocr/internal/entities"
-	"github.com/s3ocr/s3ocr/internal/imaging"
 	"github.com/s3ocr/s3ocr/internal/ocr"
-	"github.com/s3ocr/s3ocr/internal/pdf"
 )
 
 // recognize reads a document page by page into a result.
 // For documents of several pages it records its progress on the upload.
 func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string, data []byte, contentType string, langs []string) (*ocr.Result, error) {
-	src, err := p.open(ctx, data, contentType)
+	src, err := p.Documents.Open(ctx, data, contentType)
 	if err != nil {
 		return nil, err
 	}
@@ -85,55 +82,4 @@ func (p *Processor) progress(ctx context.Context, uploadID string, done, pages i
 	}); err != nil {
 		p.Log.WarnContext(ctx, "could not record progress", "uploadId", uploadID, "err", err)
 	}
-}
-
-// pageSource yields a document's pages: an image to read, or a page already
-// read (from a PDF's text layer).
-type pageSource interface {
-	Pages() int
-	Page(ctx context.Context, i int) (image.Image, *ocr.Page, error)
-	Close() error
-}
-
-func (p *Processor) open(ctx context.Context, data []byte, contentType string) (pageSource, error) {
-	if contentType == imaging.PDF {
-		d, err := pdf.Open(ctx, data, p.MaxPages)
-		if err != nil {
-			return nil, err
-		}
-		return pdfPages{d, p.MaxPixels}, nil
-	}
-	d, err := imaging.Open(data, p.MaxPixels, p.MaxPages)
-	if err != nil {
-		return nil, err
-	}
-	return imagePages{d}, nil
-}
-
-type imagePages struct{ *imaging.Document }
-
-func (d imagePages) Page(ctx context.Context, i int) (image.Image, *ocr.Page, error) {
-	img, err := d.Document.Page(ctx, i)
-	return img, nil, err
-}
-
-func (imagePages) Close() error { return nil }
-
-type pdfPages struct {
-	*pdf.Doc
-	maxPixels int64
-}
-
-// Page reads a page from its text layer when it has one; a scanned page is
-// rendered, once its size is known to be within the pixel limit.
-func (d pdfPages) Page(ctx context.Context, i int) (image.Image, *ocr.Page, error) {
-	page, err := d.TextLayer(ctx, i)
-	if err != nil || page != nil {
-		return nil, page, err
-	}
-	if w, h := d.PixelSize(i); int64(w)*int64(h) > d.maxPixels {
-		return nil, nil, ocr.Errorf(ocr.ETOOMANYPIXELS, "page %d would be %d×%d pixels at %d dpi, over the limit of %d", i+1, w, h, pdf.DPI, d.maxPixels)
-	}
-	img, err := d.Render(ctx, i)
-	return img, nil, err
 }

@@ -28,8 +28,7 @@ type Processor struct {
 	Now     func() time.Time
 
 	MaxBytes     int64         // objects larger than this are refused
-	MaxPixels    int64         // images with more pixels are refused before decoding
-	MaxPages     int           // documents with more pages are refused before decoding
+	Documents    ocr.Documents // opens files as pages, within the page and pixel limits
 	ResultTTL    time.Duration // how long a result is kept for reuse
 	Lease        time.Duration // claim lease, renewed every third of it while OCR runs
 	UploadPrefix string        // keys under it are uploads: prefix + upload id

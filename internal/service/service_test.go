@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/s3ocr/s3ocr/internal/document"
 	"github.com/s3ocr/s3ocr/internal/inmem"
 	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/ocr/storetest"
@@ -78,7 +79,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.proc = &service.Processor{
 		Store: results, Objects: e.objects, Engine: e.engine, Log: quiet, Now: c.Now,
-		MaxBytes: 1 << 20, MaxPixels: 1_000_000, MaxPages: 10, ResultTTL: 30 * 24 * time.Hour, Lease: time.Minute,
+		MaxBytes: 1 << 20, Documents: &document.Reader{MaxPixels: 1_000_000, MaxPages: 10}, ResultTTL: 30 * 24 * time.Hour, Lease: time.Minute,
 		UploadPrefix: "uploads/",
 	}
 	e.status = &service.Status{Store: results, Log: quiet, Now: c.Now}
@@ -701,7 +702,7 @@ func readTestdata(t *testing.T, name string) []byte {
 
 func TestProcess_MultiPageDocumentIsReadPageByPage(t *testing.T) {
 	e := newEnv(t)
-	e.proc.MaxPixels = 60_000_000
+	e.proc.Documents = &document.Reader{MaxPixels: 60_000_000, MaxPages: 10}
 	id := e.upload(t, "image/tiff", readTestdata(t, "pages.tif"))
 	if out := e.process(t, id); out != service.OutcomeProcessed {
 		t.Fatalf("outcome = %s", out)
@@ -728,7 +729,7 @@ func TestProcess_MultiPageDocumentIsReadPageByPage(t *testing.T) {
 
 func TestProcess_TooManyPagesFailsBeforeOCR(t *testing.T) {
 	e := newEnv(t)
-	e.proc.MaxPixels, e.proc.MaxPages = 60_000_000, 1
+	e.proc.Documents = &document.Reader{MaxPixels: 60_000_000, MaxPages: 1}
 	id := e.upload(t, "image/tiff", readTestdata(t, "pages.tif"))
 	e.process(t, id)
 	if st := e.get(t, id); st.Status != ocr.StatusFailed || st.Error.Code != ocr.ETOOMANYPAGES || e.engine.runs.Load() != 0 {
@@ -738,7 +739,7 @@ func TestProcess_TooManyPagesFailsBeforeOCR(t *testing.T) {
 
 func TestProcess_ProgressIsShownWhileAMultiPageDocumentIsRead(t *testing.T) {
 	e := newEnv(t)
-	e.proc.MaxPixels = 60_000_000
+	e.proc.Documents = &document.Reader{MaxPixels: 60_000_000, MaxPages: 10}
 	e.engine.gate = make(chan struct{})
 	id := e.upload(t, "image/tiff", readTestdata(t, "pages.tif"))
 	done := make(chan struct{})

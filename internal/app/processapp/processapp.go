@@ -13,6 +13,7 @@ import (
 
 	"github.com/s3ocr/s3ocr/internal/app"
 	"github.com/s3ocr/s3ocr/internal/config"
+	"github.com/s3ocr/s3ocr/internal/document"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
 	"github.com/s3ocr/s3ocr/internal/eventbus"
 	"github.com/s3ocr/s3ocr/internal/handler"
@@ -46,8 +47,7 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		Log:          log,
 		Now:          time.Now,
 		MaxBytes:     cfg.MaxBytes,
-		MaxPixels:    cfg.MaxPixels,
-		MaxPages:     cfg.MaxPages,
+		Documents:    &document.Reader{MaxPixels: cfg.MaxPixels, MaxPages: cfg.MaxPages},
 		ResultTTL:    cfg.ResultTTL,
 		Lease:        cfg.ClaimLease,
 		UploadPrefix: cfg.UploadPrefix,
