@@ -23,6 +23,10 @@ import (
 // Each worker is one "container": with Handlers set, worker i always uses
 // Handlers[i], as a Lambda container keeps its own warm state; otherwise
 // every worker uses Handler.
+//
+// Deprecated: it calls handlers in-process. Lambda (lambda.go) runs each
+// function's built bootstrap as Lambda does; use Lambda.InvokeAsync. This
+// stays only until the stack and the webhook move over.
 type AsyncInvoker struct {
 	Handler       func(context.Context, events.S3Event) error
 	Handlers      []func(context.Context, events.S3Event) error // one per worker; overrides Handler and Concurrency
