@@ -82,7 +82,7 @@ func parseInfo(out string, first, last int) (count int, pages []pageBox, err err
 	}
 	for i, n := range next {
 		if n != last+1 {
-			return count, nil, fmt.Errorf("pdfinfo gave no %s for page %d", pageKeys[i], n)
+			return count, nil, fmt.Errorf("pdfinfo gave no %s for page %d", strings.TrimSuffix(pageKeys[i], ":"), n)
 		}
 	}
 	return count, pages, nil

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/sandbox"
@@ -112,12 +113,32 @@ func Open(ctx context.Context, data []byte, maxPages int, opts ...Option) (_ *Do
 // bytes a page with -box) in 0.03 s of CPU.
 const infoBatch = 1000
 
-// infoLimits bounds pdfinfo's output to what the pages asked for need,
-// and 1 MiB for the document's title, author and the like, which it prints
-// first, whole.
-func infoLimits(pages int) sandbox.Limits {
-	return sandbox.Limits{Output: 1<<20 + int64(pages)*1024}
-}
+// Each poppler call's limits, beyond the sandbox's defaults (512 MiB of
+// address space, which a 60 MP render needs a quarter of).
+//
+// CPU time: the slowest ordinary page measured is 0.3 s in pdftoppm (an A4
+// page holding a 35 MP colour JPEG scan); pdftotext and pdfinfo take
+// milliseconds, pdfinfo 0.03 s for 1,000 pages. A page's content stream is
+// parsed by pdftotext first, so a page that is hostile in its content (512 MB
+// of inflated whitespace, 8 million operators: 3-4 s each in either tool) is
+// refused as too_complex after pdftotext's 1 s; one that is costly only to
+// draw, after pdftoppm's 2 s, seven times the slowest scan. The wall clock
+// allows five times the CPU, for a loaded machine.
+//
+// Output: a dense page (a newspaper's, 5,000 words) is about 500 KB of
+// -bbox-layout XML, 100 bytes a word; 16 MiB is thirty times that. pdfinfo
+// writes about 340 bytes a page, after the document's title and the like,
+// whole: 1 KiB a page and 1 MiB. pdftoppm writes the greymap it was asked
+// for and a header.
+var (
+	textLimits = sandbox.Limits{CPU: time.Second, Timeout: 5 * time.Second, Output: 16 << 20}
+	infoLimits = func(pages int) sandbox.Limits {
+		return sandbox.Limits{CPU: 2 * time.Second, Timeout: 10 * time.Second, Output: 1<<20 + int64(pages)*1024}
+	}
+	renderLimits = func(w, h int) sandbox.Limits {
+		return sandbox.Limits{CPU: 2 * time.Second, Timeout: 10 * time.Second, Output: int64(w)*int64(h) + pgmHeader}
+	}
+)
 
 // Pages returns the number of pages.
 func (d *Doc) Pages() int { return len(d.pages) }
@@ -269,12 +290,6 @@ type bboxDoc struct {
 	} `xml:"body>doc>page"`
 }
 
-// textLimits bounds pdftotext's output for one page. A dense page (a
-// newspaper's, 5,000 words) is about 500 KB of -bbox-layout XML, 100 bytes
-// a word; 16 MiB is thirty times that, and stops a content stream that
-// draws millions of glyphs before it fills the function's memory.
-var textLimits = sandbox.Limits{Output: 16 << 20}
-
 // Render draws page i (from 0) in grey at exactly PixelSize(i): the crop
 // box, scaled to that size, so that what the file claims elsewhere (a
 // MediaBox many times larger) cannot make it bigger. A page over the pixel
@@ -286,8 +301,7 @@ func (d *Doc) Render(ctx context.Context, i int) (image.Image, error) {
 	}
 	// pdftoppm scales before it rotates: the scale is given unrotated.
 	uw, uh := d.pages[i].unrotated()
-	lim := sandbox.Limits{Output: int64(w)*int64(h) + pgmHeader}
-	out, err := sandbox.Run(ctx, lim, "pdftoppm", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), "-cropbox",
+	out, err := sandbox.Run(ctx, renderLimits(w, h), "pdftoppm", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), "-cropbox",
 		"-scale-to-x", strconv.Itoa(uw), "-scale-to-y", strconv.Itoa(uh), "-gray", d.path)
 	if err != nil {
 		return nil, classify(err)
