@@ -22,7 +22,7 @@ type Reader struct {
 // Open implements ocr.Documents.
 func (r *Reader) Open(ctx context.Context, data []byte, contentType string) (ocr.PageSource, error) {
 	if contentType == imaging.PDF {
-		d, err := pdf.Open(ctx, data, r.MaxPages)
+		d, err := pdf.Open(ctx, data, r.MaxPages, pdf.MaxPixels(r.MaxPixels))
 		if err != nil {
 			return nil, err
 		}
