@@ -59,11 +59,10 @@ type Function struct {
 	MemoryMB int               // AWS_LAMBDA_FUNCTION_MEMORY_SIZE and the memory limit; default 128
 	Timeout  time.Duration     // per invocation; default 3s, as Lambda's
 	// Stdout gets the process's stdout and the harness's START, END and
-	// REPORT lines, as Lambda puts both in the function's log stream.
-	// Default discarded. Writes to it and to Stderr are serialised, except
-	// to an *os.File, which the process gets as is. Through a pipe (any
-	// other writer), the function's last lines can arrive after the
-	// REPORT line.
+	// REPORT lines, as Lambda puts both in the function's log stream, in
+	// the order they were written. Default discarded. An *os.File is
+	// given to the process as is; writes to any other writer (and to
+	// Stderr) are serialised, so it need not be safe for concurrent use.
 	Stdout io.Writer
 	Stderr io.Writer // the process's stderr; default discarded
 
@@ -116,8 +115,8 @@ func (r Result) Failed() bool { return r.Error != nil }
 
 // FunctionError is the error document of the Runtime API.
 type FunctionError struct {
-	Type       string   `json:"errorType"`
-	Message    string   `json:"errorMessage"`
+	Type    string `json:"errorType"`
+	Message string `json:"errorMessage"`
 	// StackTrace is as the runtime sent it: strings from most runtimes,
 	// objects (path, line, label) from aws-lambda-go.
 	StackTrace json.RawMessage `json:"stackTrace,omitempty"`
@@ -147,6 +146,7 @@ type process struct {
 	exited    chan struct{} // closed when the process has exited
 	initErr   chan *FunctionError
 	waitErr   error
+	outputs   []*outputPipe // its stdout and stderr when not files
 }
 
 // Invoke sends one event and waits for the function's answer, its error,
@@ -273,7 +273,7 @@ func (f *Function) InvokeRequest(ctx context.Context, req Request) (Result, erro
 		}
 		f.mu.Unlock()
 	}
-	f.report(res)
+	f.report(p, res)
 	return res, nil
 }
 
@@ -285,7 +285,8 @@ func outOfMemory(id string) *FunctionError {
 // billed duration rounds up to the millisecond and, for a custom runtime,
 // includes the init phase; a failure the runtime did not report itself
 // adds a Status.
-func (f *Function) report(res Result) {
+func (f *Function) report(p *process, res Result) {
+	p.flush()
 	billed := math.Ceil(ms(res.Duration + res.InitDuration))
 	line := fmt.Sprintf("END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
 		res.RequestID, res.RequestID, ms(res.Duration), billed, f.memoryMB(), res.MaxMemoryUsedMB)
@@ -432,10 +433,13 @@ func (f *Function) start() (*process, error) {
 			cmd.Dir = "/var/task"
 		}
 	}
-	cmd.Stdout, cmd.Stderr = f.stdout, f.stderr
+	pipes, ends, err := f.connectOutput(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", f.Path, err)
+	}
 	// Its own process group, so that a kill also ends what it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: f.Chroot, Setpgid: true}
-	p := &process{cmd: cmd, exited: make(chan struct{}), initErr: make(chan *FunctionError, 1)}
+	p := &process{cmd: cmd, exited: make(chan struct{}), initErr: make(chan *FunctionError, 1), outputs: pipes}
 	// The process is registered before it exists: a child that asks for
 	// /next at once must find it, or its init duration is lost (as it was
 	// when this ran after cmd.Start, on a loaded machine). No other
@@ -444,7 +448,10 @@ func (f *Function) start() (*process, error) {
 	f.mu.Lock()
 	f.proc = p
 	p.started = time.Now()
-	err := cmd.Start()
+	err = cmd.Start()
+	for _, end := range ends { // the process has its own copies
+		end.Close()
+	}
 	if err == nil {
 		p.pid = cmd.Process.Pid
 	} else {
@@ -468,6 +475,7 @@ func (f *Function) start() (*process, error) {
 func (f *Function) stop(p *process) {
 	syscall.Kill(-p.pid, syscall.SIGKILL)
 	<-p.exited
+	p.flush() // all it wrote is in the log once it is stopped
 	f.mu.Lock()
 	if f.proc == p {
 		f.proc = nil
@@ -522,6 +530,7 @@ func (f *Function) handleNext(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	p.flush() // its init logs come before START
 	fmt.Fprintf(f.stdout, "START RequestId: %s Version: $LATEST\n", inv.id)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -664,6 +673,46 @@ func (f *Function) serialised(w io.Writer) io.Writer {
 		return w
 	default:
 		return &lockedWriter{mu: &f.logMu, w: w}
+	}
+}
+
+// connectOutput points cmd's stdout and stderr at f's writers: a file as
+// it is, another writer through an outputPipe, nothing to /dev/null. It
+// returns the pipes and the ends to close once the process has started.
+func (f *Function) connectOutput(cmd *exec.Cmd) (pipes []*outputPipe, ends []*os.File, err error) {
+	connect := func(w io.Writer) (io.Writer, error) {
+		if file, ok := w.(*os.File); ok {
+			return file, nil
+		}
+		if w == io.Discard {
+			return nil, nil
+		}
+		pipe, end, err := newOutputPipe(w)
+		if err != nil {
+			return nil, err
+		}
+		pipes, ends = append(pipes, pipe), append(ends, end)
+		return end, nil
+	}
+	if cmd.Stdout, err = connect(f.stdout); err == nil {
+		if sameWriter(f.stdout, f.stderr) {
+			cmd.Stderr = cmd.Stdout
+		} else {
+			cmd.Stderr, err = connect(f.stderr)
+		}
+	}
+	if err != nil {
+		for _, end := range ends {
+			end.Close()
+		}
+	}
+	return pipes, ends, err
+}
+
+// flush copies what p has written so far to the function's log.
+func (p *process) flush() {
+	for _, o := range p.outputs {
+		o.flush()
 	}
 }
 

@@ -568,6 +568,23 @@ func TestInvoke_LogsNeedNotBeSafeForConcurrentWrites(t *testing.T) {
 	}
 }
 
+// TestInvoke_TheFunctionsLinesComeBetweenStartAndEnd: what the process
+// wrote before it answered is in the log before END and REPORT, as in
+// Lambda's log stream, though it goes through a pipe.
+func TestInvoke_TheFunctionsLinesComeBetweenStartAndEnd(t *testing.T) {
+	f, logs := newFunction(t, 60*time.Second)
+	for i := range 20 {
+		res, _ := invoke(t, f, `{"do":"echo"}`)
+		out := logs.String()
+		start := strings.Index(out, "START RequestId: "+res.RequestID)
+		line := strings.LastIndex(out, "handling echo")
+		end := strings.Index(out, "END RequestId: "+res.RequestID)
+		if start < 0 || !(start < line && line < end) {
+			t.Fatalf("invocation %d: START at %d, the function's line at %d, END at %d:\n%s", i, start, line, end, out)
+		}
+	}
+}
+
 // TestInvoke_OutOfMemoryFoundAfterTheAnswerDoesNotLoseTheNextEvent: when
 // only the last sample finds the peak, the process has answered and already
 // asked for its next event; that request, from a killed process, may still
