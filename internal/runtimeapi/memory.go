@@ -25,7 +25,11 @@ const memSampleInterval = 100 * time.Millisecond
 // process's own spikes are not: the kernel keeps its high-water mark
 // (VmHWM), which every sample reads too. Memory shared between processes
 // (a library, a fork's pages) is counted once per process, so a group of
-// processes can read a little higher than its cgroup would.
+// processes can read a little higher than its cgroup would; and for the
+// instant between a fork and its exec, a child shows all its parent's
+// memory as its own. So the group's sum counts only as far as two samples
+// in a row agree, which no fork outlasts, while a single process's
+// high-water mark counts at once.
 type memWatch struct {
 	pid     int
 	limitMB int
@@ -33,6 +37,7 @@ type memWatch struct {
 
 	mu      sync.Mutex
 	peakKB  int64
+	lastKB  int64 // the group's sum at the previous sample
 	stopped bool
 	isOver  bool
 	quit    chan struct{}
@@ -67,7 +72,8 @@ func (w *memWatch) sample() bool {
 	rss, hwm := groupMemoryKB(w.pid)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.peakKB = max(w.peakKB, rss, hwm)
+	w.peakKB = max(w.peakKB, min(rss, w.lastKB), hwm)
+	w.lastKB = rss
 	if !w.isOver && w.peakKB > int64(w.limitMB)<<10 {
 		w.isOver = true
 		close(w.over)

@@ -420,6 +420,19 @@ func TestInvoke_MemoryCountsTheWholeProcessGroup(t *testing.T) {
 	if res.Error == nil || res.Error.Type != "Runtime.OutOfMemory" {
 		t.Fatalf("a child holding 200 MB in a 128 MB function: %+v", res)
 	}
+
+	// Neither process over the limit, together over it: found once two
+	// samples agree, well within the 3 s sleep.
+	h, _ := newFunction(t, 60*time.Second)
+	h.MemoryMB = 128
+	if res, _ := invoke(t, h, `{"do":"spawn","mb":80,"size":80}`); res.Error != nil && res.Error.Type != "Runtime.OutOfMemory" {
+		t.Fatalf("spawn: %+v", res.Error)
+	} else if res.Error == nil {
+		res, _ = invoke(t, h, `{"do":"sleep","ms":3000}`)
+		if res.Error == nil || res.Error.Type != "Runtime.OutOfMemory" {
+			t.Errorf("80 MB and a child's 80 MB in a 128 MB function: %+v", res)
+		}
+	}
 }
 
 // hold returns an event for the echo function's hold mode, which says it

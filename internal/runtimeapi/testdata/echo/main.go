@@ -23,7 +23,7 @@ import (
 type event struct {
 	Do   string `json:"do"`
 	Echo string `json:"echo"`
-	Size int    `json:"size"` // big: response bytes
+	Size int    `json:"size"` // big: response bytes; spawn: MB the function itself keeps
 	MB   int    `json:"mb"`   // alloc, spawn: memory to use
 	Ms   int    `json:"ms"`   // sleep: how long (default an hour)
 	Dir  string `json:"dir"`  // hold: where to signal and wait
@@ -39,6 +39,9 @@ type answer struct {
 	Env         string `json:"env,omitempty"`
 	Blob        string `json:"blob,omitempty"`
 }
+
+// kept is memory held across events.
+var kept [][]byte
 
 // use allocates mb MB and touches every page, so that it is resident.
 func use(mb int) []byte {
@@ -111,6 +114,7 @@ func main() {
 			runtime.KeepAlive(b)
 			return answer{Echo: e.Echo, PID: os.Getpid()}, nil
 		case "spawn": // start a child that holds mb MB and outlives the event
+			kept = append(kept, use(e.Size))
 			cmd := exec.Command(os.Args[0])
 			cmd.Env = append(os.Environ(), "ECHO_CHILD_MB="+strconv.Itoa(e.MB))
 			out, err := cmd.StdoutPipe()
