@@ -1,6 +1,8 @@
-// Command s3ocr-dev runs the whole s3ocr flow on this machine (`make dev`):
-// MinIO as S3, dynalite as DynamoDB, the HTTP API on 127.0.0.1:8080 (PORT to
-// change) and bucket notifications delivered to the process function.
+// Command s3ocr-dev runs the whole s3ocr flow on this machine (`make dev`),
+// wired from template.yaml: MinIO as S3, dynalite as DynamoDB, each
+// function built by the Makefile and run under the Lambda Runtime API, the
+// HTTP API on 127.0.0.1:8080 (PORT to change) and bucket notifications
+// delivered to the process function as Lambda's async invocations.
 // Ctrl-C stops it all.
 package main
 
@@ -10,10 +12,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -51,27 +55,38 @@ func main() {
 	}
 	defer stack.Close()
 	fmt.Printf(`
-s3ocr local stack ready in %.1fs
+s3ocr local stack ready in %.1fs, wired from template.yaml
 
-  API        %s   (POST /uploads, GET /uploads/{id})
+  API        %s
   S3 (MinIO) %s   bucket %s
   DynamoDB   %s   table %s
-  data, logs %s
+  Lambda     %s   (the Invoke API)
+  data       %s
 
+Routes (each runs its function's own main under the Lambda Runtime API):
+`, time.Since(start).Seconds(), stack.APIURL, stack.S3Endpoint, stack.Bucket, stack.DynamoEndpoint, stack.Table, stack.LambdaEndpoint, stack.Dir)
+	for _, r := range stack.Wiring.Routes {
+		fmt.Printf("  %-26s -> %s\n", r.Key(), r.Function)
+	}
+	for _, e := range stack.Wiring.S3Events {
+		fmt.Printf("  S3 %s %s*%s -> %s (async: %d retries, then the dead-letter directory)\n",
+			strings.Join(e.Events, ","), e.Prefix, e.Suffix, e.Function, stack.Wiring.Functions[e.Function].MaxRetryAttempts)
+	}
+	fmt.Printf("\nFunction logs:\n")
+	logs := stack.LogPaths()
+	for _, name := range slices.Sorted(maps.Keys(logs)) {
+		fmt.Printf("  %-16s %s\n", name, logs[name])
+	}
+	fmt.Printf(`
 Try it:
   curl -s -X POST %s/uploads -H 'content-type: application/json' \
     -d '{"filename":"scan.png","contentType":"image/png","size":123456,"languages":["eng"]}'
-
-The functions' environment (for sam local invoke or go run):
-`, time.Since(start).Seconds(), stack.APIURL, stack.S3Endpoint, stack.Bucket, stack.DynamoEndpoint, stack.Table, stack.Dir, stack.APIURL)
-	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TABLE_NAME", "BUCKET_NAME", "TESSDATA_PREFIX", "OCR_LANGUAGES"} {
-		fmt.Printf("  export %s=%s\n", k, stack.Env[k])
-	}
+`, stack.APIURL)
 	path := *envVars
 	if path == "" {
 		path = filepath.Join(stack.Dir, "sam-env.json")
 	}
-	if err := writeSAMEnv(path, stack.Env); err != nil {
+	if err := writeSAMEnv(path, stack); err != nil {
 		fmt.Fprintln(os.Stderr, "s3ocr-dev:", err)
 	} else {
 		fmt.Printf(`
@@ -85,21 +100,18 @@ With SAM and Docker, the built functions run against this stack:
 	fmt.Fprintln(os.Stderr, "\nstopping…")
 }
 
-// writeSAMEnv writes the stack's endpoints and settings in the form of
-// `sam local invoke --env-vars`: one object per function's logical id. The
-// process function keeps the template's TESSDATA_PREFIX, which points into
-// its layer.
-func writeSAMEnv(path string, env map[string]string) error {
+// writeSAMEnv writes each function's environment in the form of `sam local
+// invoke --env-vars`: one object per function's logical id. The process
+// function keeps the template's TESSDATA_PREFIX, which points into its
+// layer, as sam local mounts it.
+func writeSAMEnv(path string, stack *localstack.Stack) error {
 	vars := map[string]map[string]string{}
-	for _, fn := range []string{"UploadFunction", "ProcessFunction", "StatusFunction"} {
-		m := map[string]string{}
-		for k, v := range env {
-			if fn == "ProcessFunction" && k == "TESSDATA_PREFIX" {
-				continue
-			}
-			m[k] = v
+	for name := range stack.Wiring.Functions {
+		env := stack.FunctionEnv(name)
+		if v, ok := stack.Wiring.Functions[name].Env["TESSDATA_PREFIX"]; ok {
+			env["TESSDATA_PREFIX"] = v
 		}
-		vars[fn] = m
+		vars[name] = env
 	}
 	b, err := json.MarshalIndent(vars, "", "  ")
 	if err != nil {

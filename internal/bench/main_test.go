@@ -83,15 +83,20 @@ func startEnv() (*env, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s, err := localstack.Start(ctx, localstack.Options{
-		Log:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Containers: 1, // its own process containers get no events (see benchPrefix)
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// Its process function gets no events (see benchPrefix): one container.
+		Parameters: map[string]string{"ProcessReservedConcurrency": "1"},
 	})
 	if err != nil {
 		return nil, err
 	}
 	e := &env{stack: s, vars: map[string]string{}}
-	for k, v := range s.Env {
-		e.vars[k] = v
+	// The benchmarks build the functions in process, with the environment
+	// the stack gives each (they agree on the variables they share).
+	for _, fn := range []string{"UploadFunction", "StatusFunction", "ProcessFunction"} {
+		for k, v := range s.FunctionEnv(fn) {
+			e.vars[k] = v
+		}
 	}
 	e.vars[config.EnvUploadPrefix] = benchPrefix
 	if e.logs, err = os.Create(filepath.Join(s.Dir, "functions.log")); err != nil {

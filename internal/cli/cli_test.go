@@ -23,8 +23,8 @@ func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	// 50 KB: hello.png (23 KB) and pages.tif (42 KB) fit, hello.jpg (68 KB) does not.
 	s, err := localstack.Start(ctx, localstack.Options{
-		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Settings: map[string]string{"MAX_UPLOAD_BYTES": "50000"},
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Parameters: map[string]string{"MaxUploadBytes": "50000"},
 	})
 	cancel()
 	if err != nil {

@@ -32,6 +32,9 @@ import (
 
 var stack *localstack.Stack
 
+// processFunction is the template's logical id of the function S3 events go to.
+const processFunction = "ProcessFunction"
+
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	var web http.Handler // the browser page, as make dev serves it
@@ -40,13 +43,12 @@ func TestMain(m *testing.M) {
 	}
 	s, err := localstack.Start(ctx, localstack.Options{
 		Static: web,
-		Log:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Log:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 		// Lambda retries after about 1 and 2 minutes, with claims lasting 30 s;
 		// the same proportions, scaled down.
 		RetryBackoff:  []time.Duration{time.Second, 3 * time.Second},
-		Settings:      map[string]string{"CLAIM_LEASE": "500ms"},
+		Parameters:    map[string]string{"ClaimLease": "500ms"},
 		PersistDynamo: true, // TestFaults restarts it
-		Containers:    8,    // room to scale out, as Lambda does (the template reserves 10)
 	})
 	cancel()
 	if err != nil {
@@ -61,6 +63,17 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	s.Close()
 	os.Exit(code)
+}
+
+// settle waits until every event delivered so far has been handled, so that
+// counts taken from the functions' logs include them.
+func settle(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := stack.Lambda.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func testdata(t *testing.T, name string) []byte { return moduleFile(t, "testdata", name) }
@@ -228,6 +241,7 @@ func TestFlow_SameBytesUploadedAgainAreCached(t *testing.T) {
 	first := createUpload(t, service.CreateUploadRequest{Filename: "a.jpg", ContentType: "image/jpeg", Size: int64(len(img))})
 	mustPost(t, first, img)
 	a := waitTerminal(t, first.UploadID)
+	settle(t)
 	runs := stack.OCRRuns()
 
 	second := createUpload(t, service.CreateUploadRequest{Filename: "b.jpg", ContentType: "image/jpeg", Size: int64(len(img))})
@@ -236,6 +250,7 @@ func TestFlow_SameBytesUploadedAgainAreCached(t *testing.T) {
 	if b.Status != ocr.StatusDone || !b.Cached || b.Result.Text != a.Result.Text {
 		t.Fatalf("second upload = %s cached=%v", b.Status, b.Cached)
 	}
+	settle(t)
 	if n := stack.OCRRuns() - runs; n != 0 {
 		t.Fatalf("the second upload of the same bytes ran OCR %d times", n)
 	}
@@ -244,23 +259,33 @@ func TestFlow_SameBytesUploadedAgainAreCached(t *testing.T) {
 func TestFlow_DuplicateConcurrentEventsRunOneOCR(t *testing.T) {
 	img := testdata(t, "hello.tif")
 	up := createUpload(t, service.CreateUploadRequest{Filename: "hello.tif", ContentType: "image/tiff", Size: int64(len(img))})
-	before, deadBefore := stack.OCRRuns(), stack.Invoker.DeadLettered.Load()
+	settle(t)
+	before, deadBefore := stack.OCRRuns(), stack.Lambda.Stats(processFunction).DeadLettered
 	mustPost(t, up, img)
 	// S3 delivers at least once: add 19 more deliveries of the same event.
 	ev := events.S3Event{Records: []events.S3EventRecord{{
 		EventSource: "aws:s3", EventName: "ObjectCreated:Post",
 		S3: events.S3Entity{Bucket: events.S3Bucket{Name: stack.Bucket}, Object: events.S3Object{Key: "uploads/" + up.UploadID, Size: int64(len(img))}},
 	}}}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for range 19 {
 		wg.Add(1)
-		go func() { defer wg.Done(); stack.Invoker.Invoke(ev) }()
+		go func() {
+			defer wg.Done()
+			if _, err := stack.Lambda.InvokeAsync(processFunction, payload); err != nil {
+				t.Error(err)
+			}
+		}()
 	}
 	wg.Wait()
 	st := waitTerminal(t, up.UploadID)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := stack.Invoker.Wait(ctx); err != nil {
+	if err := stack.Lambda.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if st.Status != ocr.StatusDone {
@@ -271,7 +296,7 @@ func TestFlow_DuplicateConcurrentEventsRunOneOCR(t *testing.T) {
 	}
 	// Deliveries that found the work running were retried and then ignored:
 	// none was given up on.
-	if n := stack.Invoker.DeadLettered.Load() - deadBefore; n != 0 {
+	if n := stack.Lambda.Stats(processFunction).DeadLettered - deadBefore; n != 0 {
 		t.Fatalf("%d deliveries dead-lettered", n)
 	}
 }

@@ -16,7 +16,7 @@ import (
 func TestFaults_DynamoDBRestartMidBatchLosesNothing(t *testing.T) {
 	const n = 12
 	pages := variants(t, testdata(t, "hello.png"), 1<<15, n)
-	deadBefore, failuresBefore := stack.Invoker.DeadLettered.Load(), stack.Invoker.Failures.Load()
+	before := stack.Lambda.Stats(processFunction)
 	var ups []service.CreatedUpload
 	for i := range n {
 		ups = append(ups, createUpload(t, service.CreateUploadRequest{Filename: fmt.Sprintf("fault-%d.png", i), ContentType: "image/png", Size: int64(len(pages[i]))}))
@@ -39,7 +39,7 @@ func TestFaults_DynamoDBRestartMidBatchLosesNothing(t *testing.T) {
 		}
 		mustPost(t, up, pages[i])
 	}
-	for stack.Invoker.Failures.Load()-failuresBefore < 3 {
+	for stack.Lambda.Stats(processFunction).Failures-before.Failures < 3 {
 		if ctx.Err() != nil {
 			t.Fatal("fewer than three invocations failed within a minute of DynamoDB stopping")
 		}
@@ -57,11 +57,12 @@ func TestFaults_DynamoDBRestartMidBatchLosesNothing(t *testing.T) {
 			t.Errorf("upload %s ended %s %+v", id, st.Status, st.Error)
 		}
 	}
-	if err := stack.Invoker.Wait(ctx); err != nil {
+	if err := stack.Lambda.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	failures := stack.Invoker.Failures.Load() - failuresBefore
-	if n := stack.Invoker.DeadLettered.Load() - deadBefore; n != 0 {
+	after := stack.Lambda.Stats(processFunction)
+	failures := after.Failures - before.Failures
+	if n := after.DeadLettered - before.DeadLettered; n != 0 {
 		t.Fatalf("%d events dead-lettered: uploads were given up on", n)
 	}
 	if failures == 0 {

@@ -82,6 +82,7 @@ func TestLoad(t *testing.T) {
 	}
 	results := make([]outcome, n)
 	jobs := make(chan int)
+	settle(t)
 	runs := stack.OCRRuns()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -117,6 +118,7 @@ func TestLoad(t *testing.T) {
 		lat = append(lat, r.latency)
 	}
 	slices.Sort(lat)
+	settle(t)
 	ocrRuns := stack.OCRRuns() - runs
 	fmt.Printf("load: %d uploads (%d distinct) from %d clients in %s: %.1f uploads/s, %d OCR runs, %d served from cache\n",
 		n, unique, clients, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), ocrRuns, cached)

@@ -18,10 +18,13 @@ func uploadAndWait(t *testing.T, name, contentType string, content []byte) servi
 	t.Helper()
 	up := createUpload(t, service.CreateUploadRequest{Filename: name, ContentType: contentType, Size: int64(len(content))})
 	mustPost(t, up, content)
-	return waitTerminal(t, up.UploadID)
+	st := waitTerminal(t, up.UploadID)
+	settle(t)
+	return st
 }
 
 func TestPDF_TextLayerIsReadWithoutOCR(t *testing.T) {
+	settle(t)
 	before := stack.EnginePages()
 	st := uploadAndWait(t, "text.pdf", "application/pdf", testdata(t, "text.pdf"))
 	if st.Status != ocr.StatusDone || len(st.Result.Pages) != 2 || st.Document.ContentType != "application/pdf" {
@@ -43,6 +46,7 @@ func TestPDF_TextLayerIsReadWithoutOCR(t *testing.T) {
 }
 
 func TestPDF_ScannedPageIsRenderedAndRead(t *testing.T) {
+	settle(t)
 	before := stack.EnginePages()
 	st := uploadAndWait(t, "scan.pdf", "application/pdf", testdata(t, "scan.pdf"))
 	if st.Status != ocr.StatusDone || len(st.Result.Pages) != 1 {

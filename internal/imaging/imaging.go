@@ -241,10 +241,24 @@ func decodeError(data []byte, format string, err error) error {
 		// JPEG inside TIFF: how many scanners save, so say it in words.
 		return ocr.Errorf(ocr.EUNSUPPORTED, "the TIFF is JPEG-compressed, which is not read; save it as PNG or as an uncompressed or LZW TIFF")
 	}
+	if w, h, ok := bmpSize(data); format == "bmp" && ok && (w <= 0 || h == 0) {
+		// x/image/bmp calls an empty bitmap an unsupported variant; it is
+		// a broken one.
+		return ocr.Errorf(ocr.EBADIMAGE, "the BMP says it is %d×%d pixels", w, h)
+	}
 	if unsupported(err) {
 		return ocr.Errorf(ocr.EUNSUPPORTED, "the %s uses a feature that is not supported: %s", name, detail(err))
 	}
 	return ocr.Errorf(ocr.EBADIMAGE, "the %s is truncated or corrupt: %s", name, detail(err))
+}
+
+// bmpSize reads the width and height of a BMP's info header (a top-down
+// bitmap has a negative height).
+func bmpSize(data []byte) (w, h int32, ok bool) {
+	if !isBMP(data) || len(data) < 26 || binary.LittleEndian.Uint32(data[14:18]) == 12 {
+		return 0, 0, false
+	}
+	return int32(binary.LittleEndian.Uint32(data[18:22])), int32(binary.LittleEndian.Uint32(data[22:26])), true
 }
 
 // unsupported reports whether a decoder refused a valid file for using a

@@ -1,133 +1,197 @@
 package localstack
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/handler"
+	"github.com/s3ocr/s3ocr/internal/runtimeapi"
+	"github.com/s3ocr/s3ocr/internal/samtemplate"
 )
 
-// maxGatewayBody is API Gateway's own payload limit (10 MB); the handlers
-// enforce their much smaller one.
-const maxGatewayBody = 10 << 20
+// API Gateway's HTTP API limits: a 10 MB request payload and a 30 s wait
+// for its integration.
+const (
+	maxGatewayBody     = 10 << 20
+	integrationTimeout = 30 * time.Second
+)
 
-// Route is one API Gateway route: method, path pattern with {params}, and the
-// Lambda handler behind it.
-type Route struct {
-	Method  string
-	Pattern string // e.g. "/uploads/{uploadId}"
-	Handler func(req *http.Request, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+// Gateway serves the template's HttpApi routes the way API Gateway's HTTP
+// API does for Lambda proxy integrations with payload format 2.0: it picks
+// the route (method and path with {parameters}, else $default), builds the
+// event, invokes the route's function through the Lambda service and
+// returns what the function answers. It answers itself where API Gateway
+// does: CORS preflight and headers from the template's CorsConfiguration,
+// a request over 10 MB, and a function that fails (500), times out, is
+// throttled or does not answer within 30 s (503), with API Gateway's own
+// bodies.
+type Gateway struct {
+	Lambda Invoker
+	Routes []samtemplate.Route
+	CORS   samtemplate.CORS
+	Static http.Handler // local only: serves GET requests for files it has (the web page)
+	Log    *slog.Logger
 }
 
-// Gateway serves routes the way API Gateway's HTTP API does for Lambda
-// proxy integrations (payload format 2.0), including its CORS handling, so
-// the handlers see the same events locally as in AWS.
-type Gateway struct {
-	Routes         []Route
-	AllowedOrigins []string     // CORS; "*" allows any
-	Static         http.Handler // serves what no route matches with GET (the web page), optional
+// Invoker invokes a function synchronously; *Lambda is one.
+type Invoker interface {
+	Invoke(ctx context.Context, name string, payload []byte) (runtimeapi.Result, error)
+}
+
+// gatewayError is API Gateway's own answer, not a function's.
+func gatewayError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Apigw-Requestid", "local")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"message":%q}`, msg)
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.cors(w, r)
-	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-		// API Gateway answers preflight requests itself when CORS is configured.
-		w.WriteHeader(http.StatusNoContent)
+	if g.cors(w, r) {
 		return
 	}
-	pathMatched := false
-	for _, rt := range g.Routes {
-		params, ok := matchPath(rt.Pattern, r.URL.Path)
+	route, params, ok := g.match(r)
+	if !ok || (route.Key() == handler.RouteDefault && g.Static != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead)) {
+		// The page is served locally only for what it has; everything else
+		// is the API's.
+		sw := &staticWriter{ResponseWriter: w}
+		if g.Static != nil {
+			g.Static.ServeHTTP(sw, r)
+		} else {
+			sw.notFound = true
+		}
+		if !sw.notFound {
+			return
+		}
+		if !ok {
+			gatewayError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+	}
+	ev, err := toEvent(r, route.Key(), params)
+	if err != nil {
+		gatewayError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		return
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), integrationTimeout)
+	defer cancel()
+	type answer struct {
+		res invokeResult
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		// The invocation runs to its own end, as Lambda's does, even when
+		// the gateway has stopped waiting for it.
+		res, err := g.Lambda.Invoke(context.WithoutCancel(r.Context()), route.Function, payload)
+		done <- answer{invokeResult{res.Payload, res.Error != nil}, err}
+	}()
+	var a answer
+	select {
+	case a = <-done:
+	case <-ctx.Done():
+		g.Log.Warn("integration timed out", "route", route.Key(), "function", route.Function)
+		gatewayError(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	switch {
+	case errors.Is(a.err, runtimeapi.ErrThrottled):
+		gatewayError(w, http.StatusServiceUnavailable, "Service Unavailable")
+	case a.err != nil || a.res.failed:
+		g.Log.Warn("function failed", "route", route.Key(), "function", route.Function, "err", a.err, "payload", string(a.res.payload))
+		gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+	default:
+		if err := writeResponse(w, a.res.payload); err != nil {
+			g.Log.Warn("function answered what API Gateway cannot use", "route", route.Key(), "err", err)
+			gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+		}
+	}
+}
+
+type invokeResult struct {
+	payload []byte
+	failed  bool
+}
+
+// match finds the route for a request: an exact route key first, then
+// routes with path parameters, then $default, as API Gateway prefers the
+// most specific route.
+func (g *Gateway) match(r *http.Request) (samtemplate.Route, map[string]string, bool) {
+	var best *samtemplate.Route
+	var bestParams map[string]string
+	for i := range g.Routes {
+		rt := &g.Routes[i]
+		if rt.Key() == handler.RouteDefault || (rt.Method != "ANY" && rt.Method != r.Method) {
+			continue
+		}
+		params, ok := handler.MatchPath(rt.Path, r.URL.Path)
 		if !ok {
 			continue
 		}
-		pathMatched = true
-		if rt.Method != r.Method {
-			continue
+		if best == nil || len(params) < len(bestParams) {
+			best, bestParams = rt, params
 		}
-		ev, err := toEvent(r, rt.Method+" "+rt.Pattern, params)
-		if err != nil {
-			writeError(w, http.StatusRequestEntityTooLarge, ocr.EBODYTOOLARGE, err.Error())
-			return
-		}
-		resp, err := rt.Handler(r, ev)
-		if err != nil {
-			// A Lambda that returns an error makes API Gateway answer 500.
-			writeError(w, http.StatusInternalServerError, ocr.EINTERNAL, "Internal Server Error")
-			return
-		}
-		writeResponse(w, resp)
-		return
 	}
-	if !pathMatched && g.Static != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		// What the page does not have is an unknown route, answered in JSON
-		// like every other API error.
-		sw := &staticWriter{ResponseWriter: w}
-		g.Static.ServeHTTP(sw, r)
-		if sw.notFound {
-			writeError(w, http.StatusNotFound, ocr.ENOTFOUND, "no route "+r.Method+" "+r.URL.Path)
+	if best != nil {
+		return *best, bestParams, true
+	}
+	for _, rt := range g.Routes {
+		if rt.Key() == handler.RouteDefault {
+			return rt, nil, true
 		}
-		return
 	}
-	if pathMatched {
-		writeError(w, http.StatusMethodNotAllowed, ocr.EMETHOD, fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path))
-		return
-	}
-	writeError(w, http.StatusNotFound, ocr.ENOTFOUND, "no route "+r.Method+" "+r.URL.Path)
+	return samtemplate.Route{}, nil, false
 }
 
-func (g *Gateway) cors(w http.ResponseWriter, r *http.Request) {
+// cors adds the template's CORS headers for an allowed origin, and answers
+// a preflight request itself, as API Gateway does when CORS is configured.
+func (g *Gateway) cors(w http.ResponseWriter, r *http.Request) (answered bool) {
 	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return
-	}
-	if !slices.Contains(g.AllowedOrigins, "*") && !slices.Contains(g.AllowedOrigins, origin) {
-		return
-	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Add("Vary", "Origin")
-	if r.Method == http.MethodOptions {
-		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "content-type")
-		h.Set("Access-Control-Max-Age", "600")
-	}
-}
-
-// matchPath matches "/uploads/{uploadId}" against a path, returning the
-// parameters. A parameter matches one non-empty path segment, as in API
-// Gateway.
-func matchPath(pattern, path string) (map[string]string, bool) {
-	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
-	if len(ps) != len(xs) {
-		return nil, false
-	}
-	params := map[string]string{}
-	for i := range ps {
-		if strings.HasPrefix(ps[i], "{") && strings.HasSuffix(ps[i], "}") {
-			if xs[i] == "" {
-				return nil, false
+	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+	allowed := origin != "" && (slices.Contains(g.CORS.AllowOrigins, "*") || slices.Contains(g.CORS.AllowOrigins, origin))
+	if allowed {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		if len(g.CORS.ExposeHeaders) > 0 {
+			h.Set("Access-Control-Expose-Headers", strings.Join(g.CORS.ExposeHeaders, ","))
+		}
+		if g.CORS.AllowCredentials {
+			h.Set("Access-Control-Allow-Credentials", "true")
+		}
+		if preflight {
+			h.Set("Access-Control-Allow-Methods", strings.Join(g.CORS.AllowMethods, ","))
+			h.Set("Access-Control-Allow-Headers", strings.Join(g.CORS.AllowHeaders, ","))
+			if g.CORS.MaxAge > 0 {
+				h.Set("Access-Control-Max-Age", strconv.Itoa(g.CORS.MaxAge))
 			}
-			v, err := url.PathUnescape(xs[i])
-			if err != nil {
-				return nil, false
-			}
-			params[ps[i][1:len(ps[i])-1]] = v
-		} else if ps[i] != xs[i] {
-			return nil, false
 		}
 	}
-	return params, true
+	if preflight && len(g.CORS.AllowOrigins) > 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	return false
 }
 
 // toEvent builds the payload format 2.0 event API Gateway would send.
@@ -140,7 +204,16 @@ func toEvent(r *http.Request, routeKey string, params map[string]string) (events
 		return events.APIGatewayV2HTTPRequest{}, fmt.Errorf("the request body is over API Gateway's %d-byte limit", maxGatewayBody)
 	}
 	headers := map[string]string{}
+	var cookies []string
 	for k, v := range r.Header {
+		if strings.EqualFold(k, "Cookie") {
+			for _, c := range v {
+				for _, part := range strings.Split(c, ";") {
+					cookies = append(cookies, strings.TrimSpace(part))
+				}
+			}
+			continue
+		}
 		headers[strings.ToLower(k)] = strings.Join(v, ",")
 	}
 	var query map[string]string
@@ -156,12 +229,12 @@ func toEvent(r *http.Request, routeKey string, params map[string]string) (events
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	now := time.Now()
 	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: routeKey, RawPath: r.URL.Path, RawQueryString: r.URL.RawQuery,
+		Version: "2.0", RouteKey: routeKey, RawPath: r.URL.Path, RawQueryString: r.URL.RawQuery, Cookies: cookies,
 		Headers: headers, QueryStringParameters: query, PathParameters: params,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			RouteKey: routeKey, Stage: "$default", RequestID: fmt.Sprintf("local-%d", now.UnixNano()),
+			RouteKey: routeKey, AccountID: accountID, Stage: "$default", RequestID: fmt.Sprintf("local-%d", now.UnixNano()),
 			Time: now.UTC().Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
-			DomainName: r.Host, APIID: "local",
+			DomainName: r.Host, DomainPrefix: strings.Split(r.Host, ".")[0], APIID: "local",
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 				Method: r.Method, Path: r.URL.Path, Protocol: r.Proto, SourceIP: ip, UserAgent: r.UserAgent(),
 			},
@@ -177,8 +250,28 @@ func toEvent(r *http.Request, routeKey string, params map[string]string) (events
 	return ev, nil
 }
 
-func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
+// writeResponse writes a function's answer as API Gateway does with payload
+// format 2.0: a JSON object with a statusCode is the response; anything
+// else valid as JSON is the body of a 200 application/json response.
+func writeResponse(w http.ResponseWriter, payload []byte) error {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &probe); err != nil || probe["statusCode"] == nil {
+		if !json.Valid(payload) {
+			return errors.New("the function's answer is not JSON")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(payload)
+		return nil
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(payload, &resp); err != nil {
+		return err
+	}
 	for k, v := range resp.Headers {
+		if strings.HasPrefix(strings.ToLower(k), "access-control-") && w.Header().Get(k) != "" {
+			continue // API Gateway's CORS headers override the function's
+		}
 		w.Header().Set(k, v)
 	}
 	for k, vs := range resp.MultiValueHeaders {
@@ -191,29 +284,34 @@ func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	}
 	body := []byte(resp.Body)
 	if resp.IsBase64Encoded {
-		if b, err := base64.StdEncoding.DecodeString(resp.Body); err == nil {
-			body = b
+		b, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			return fmt.Errorf("isBase64Encoded body: %w", err)
 		}
+		body = b
 	}
 	status := resp.StatusCode
-	if status == 0 {
-		status = http.StatusOK
+	if status < 100 || status > 599 {
+		return fmt.Errorf("status %d", status)
 	}
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, code, msg)
+	_, _ = io.Copy(w, bytes.NewReader(body))
+	return nil
 }
 
 // staticWriter passes a static handler's answer through, except a 404,
-// which it swallows so that the gateway can answer it in JSON.
+// which it swallows (headers included) so that the API answers instead.
 type staticWriter struct {
 	http.ResponseWriter
+	header          http.Header
 	notFound, wrote bool
+}
+
+func (w *staticWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = http.Header{}
+	}
+	return w.header
 }
 
 func (w *staticWriter) WriteHeader(code int) {
@@ -224,6 +322,9 @@ func (w *staticWriter) WriteHeader(code int) {
 	if code == http.StatusNotFound {
 		w.notFound = true
 		return
+	}
+	for k, v := range w.header {
+		w.ResponseWriter.Header()[k] = v
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

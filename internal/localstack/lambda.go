@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +63,8 @@ type FunctionSpec struct {
 
 // LambdaOptions configures the local Lambda service.
 type LambdaOptions struct {
-	Addr string // listen address; default 127.0.0.1 on a free port
+	Addr     string       // listen address; default 127.0.0.1 on a free port
+	Listener net.Listener // listen here instead of Addr (opened early, so its address can be in the functions' environment)
 	// Backoff is the delay before each retry of a failed asynchronous
 	// event, the last repeated; default 1 s then 2 s, where AWS waits
 	// about 1 and then 2 minutes.
@@ -158,7 +158,10 @@ func StartLambda(specs []FunctionSpec, opts LambdaOptions) (*Lambda, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := opts.Listener, error(nil)
+	if ln == nil {
+		ln, err = net.Listen("tcp", addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
 	}
@@ -174,9 +177,17 @@ func StartLambda(specs []FunctionSpec, opts LambdaOptions) (*Lambda, error) {
 	return l, nil
 }
 
+// unreservedConcurrency caps the containers of a function without reserved
+// concurrency. Lambda scales such a function to the account's limit (1,000
+// by default), starting a container for each request that finds none free;
+// locally each container is a process, so the cap is what one machine runs
+// (an upload or status container is a ~15 MB Go process), and it is well
+// above what the tests' 16 concurrent clients ask of the API.
+const unreservedConcurrency = 64
+
 func newLambdaFunction(s FunctionSpec) *lambdaFunction {
 	if s.ReservedConcurrency <= 0 {
-		s.ReservedConcurrency = 2 * runtime.NumCPU()
+		s.ReservedConcurrency = unreservedConcurrency
 	}
 	if s.MaxRetryAttempts == nil {
 		n := defaultMaxRetryAttempts

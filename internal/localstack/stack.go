@@ -1,91 +1,121 @@
 package localstack
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3ocr/s3ocr/api"
-	"github.com/s3ocr/s3ocr/internal/app"
-	"github.com/s3ocr/s3ocr/internal/app/processapp"
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
-	"github.com/s3ocr/s3ocr/internal/handler"
 	"github.com/s3ocr/s3ocr/internal/s3store"
+	"github.com/s3ocr/s3ocr/internal/samtemplate"
 )
 
 // Options configure a local stack. The zero value works.
 type Options struct {
 	Dir            string            // data and logs; a new temporary directory when ""
 	APIAddr        string            // where the API listens; a free loopback port when ""
-	Bucket         string            // default "s3ocr-local"
-	Table          string            // default "s3ocr-local"
-	AllowedOrigins []string          // CORS origins for the API and MinIO; default the API's own origin
-	Settings       map[string]string // function settings (MAX_UPLOAD_BYTES, …) over the defaults
-	Static         http.Handler      // served at / for GET requests no route matches
+	AllowedOrigins []string          // the template's AllowedOrigins parameter; default the API's own origin
+	Parameters     map[string]string // template parameters over their defaults, as `sam deploy --parameter-overrides`
+	Template       string            // the SAM template; default template.yaml at the module root
+	Static         http.Handler      // served for GET requests for which it has a file (the web page)
 	Log            *slog.Logger      // the stack's own messages; default text to stderr
-	InvokeTimeout  time.Duration     // process function timeout; default 5m
-	Containers     int               // process function containers running at once; default GOMAXPROCS
 	PersistDynamo  bool              // keep dynalite's tables on disk, so RestartDynamo keeps them
-	RetryBackoff   []time.Duration   // async retry delays; default 1s, 2s
+	RetryBackoff   []time.Duration   // async retry delays; default 1s, 2s (Lambda's are about 1 and 2 minutes)
 }
 
-// Stack is a running local stack.
+// StackName stands for AWS::StackName locally.
+const StackName = "s3ocr-local"
+
+// accountID stands for AWS::AccountId locally.
+const accountID = "000000000000"
+
+// Stack is a running local stack: the template's functions, built from
+// their own main packages and run under the Runtime API, behind a local API
+// Gateway and a local Lambda service, against MinIO and dynalite.
 type Stack struct {
 	APIURL         string // http://127.0.0.1:PORT
 	S3Endpoint     string
 	DynamoEndpoint string
+	LambdaEndpoint string
 	Bucket, Table  string
 	Dir            string
-	Env            map[string]string // the functions' environment: SDK variables and settings
+	// Env holds what the stack sets over the template for every function:
+	// the SDK's endpoint, region and credential variables.
+	Env    map[string]string
+	Wiring *samtemplate.Wiring
 
-	S3        *s3.Client
-	Dynamo    *dynamodb.Client
-	Invoker   *AsyncInvoker // the process function's async invocations
-	Processes []*handler.S3 // the process function's containers, one per invoker worker
-	Upload    *handler.API  // the upload function
-	Status    *handler.API  // the status function
-	MinIO     *MinIO
-	Dyn       *Dynalite
+	S3     *s3.Client
+	Dynamo *dynamodb.Client
+	Lambda *Lambda // the functions, invoked by the gateway, by S3 events and through the Invoke API
+	MinIO  *MinIO
+	Dyn    *Dynalite
 
+	functionEnv           map[string]map[string]string
+	processLog            string // the log file of the function S3 events go to
 	apiServer, hookServer *http.Server
 	tempDir               bool
 	dynOpts               DynaliteOptions
+	logFiles              []*os.File
 }
 
 // DefaultTessdata is where Debian's tesseract-ocr packages put language data.
 const DefaultTessdata = "/usr/share/tesseract-ocr/5/tessdata"
 
-// Start starts everything and returns once an object written to the upload
-// prefix has produced an event: MinIO drops notifications made right after
-// it reports ready, so readiness is proven end to end.
+// layerPaths maps where the template's layer puts things (under /opt) to
+// where this machine has them: locally the layer's contents are the host's
+// own packages, which is what the layer bundles.
+func layerPaths(tessdata string) map[string]string {
+	return map[string]string{"/opt/share/tessdata": tessdata}
+}
+
+// Start builds the template's functions with the Makefile, starts MinIO,
+// dynalite, the Lambda service and the API, wires them as template.yaml
+// says, and returns once an object written under the S3 event's prefix has
+// produced an event: MinIO drops notifications made right after it reports
+// ready, so readiness is proven end to end.
 //
-// Start sets the SDK's standard variables (AWS_ENDPOINT_URL_S3,
-// AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, credentials) in this process's
-// environment, as Lambda sets a function's environment, so the functions
-// find the servers exactly as they would find AWS.
+// Start sets the SDK's standard variables (AWS_ENDPOINT_URL_S3, …) in this
+// process's environment too, so the test's own clients find the servers as
+// the functions do.
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
-	s := &Stack{Bucket: or(opts.Bucket, "s3ocr-local"), Table: or(opts.Table, "s3ocr-local"), Dir: opts.Dir}
+	s := &Stack{Dir: opts.Dir}
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	tplPath := opts.Template
+	if tplPath == "" {
+		tplPath = filepath.Join(root, "template.yaml")
+	}
+	tpl, err := samtemplate.Load(tplPath)
+	if err != nil {
+		return nil, err
 	}
 	if s.Dir == "" {
 		if s.Dir, err = os.MkdirTemp("", "s3ocr-stack-"); err != nil {
@@ -99,16 +129,24 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}()
 
+	// The functions are built while the servers start.
+	built := make(chan error, 1)
+	bins := filepath.Join(s.Dir, "functions")
+	go func() { built <- buildFunctions(ctx, root, bins, tpl) }()
+
 	apiAddr := opts.APIAddr
 	if apiAddr == "" {
-		if apiAddr, err = FreeAddr(); err != nil {
-			return nil, err
-		}
+		apiAddr = "127.0.0.1:0"
 	}
 	apiLn, err := net.Listen("tcp", apiAddr)
 	if err != nil {
 		return nil, fmt.Errorf("API address %s: %w", apiAddr, err)
 	}
+	defer func() {
+		if err != nil {
+			apiLn.Close()
+		}
+	}()
 	s.APIURL = "http://" + apiLn.Addr().String()
 	origins := opts.AllowedOrigins
 	if len(origins) == 0 {
@@ -118,14 +156,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	// The webhook listens before MinIO starts, so MinIO finds it up.
 	hookLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		apiLn.Close()
 		return nil, err
 	}
-	s.Invoker = &AsyncInvoker{
-		Timeout: or(opts.InvokeTimeout, 5*time.Minute), Backoff: opts.RetryBackoff,
-		DeadLetterDir: filepath.Join(s.Dir, "dead-letter"), Log: log.With("component", "invoker"),
-	}
-	hook := &Webhook{Invoker: s.Invoker, Log: log.With("component", "webhook")}
+	hook := &Webhook{Log: log.With("component", "webhook")}
 	s.hookServer = &http.Server{Handler: hook, ReadHeaderTimeout: 10 * time.Second}
 	go s.hookServer.Serve(hookLn)
 
@@ -134,7 +167,6 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.dynOpts.DataDir = filepath.Join(s.Dir, "dynalite", "data")
 	}
 	if s.Dyn, err = StartDynalite(ctx, s.dynOpts); err != nil {
-		apiLn.Close()
 		return nil, err
 	}
 	const hookID = "S3OCR"
@@ -143,103 +175,87 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		Webhooks:        map[string]string{hookID: "http://" + hookLn.Addr().String() + "/events"},
 		CORSAllowOrigin: strings.Join(origins, ","),
 	}); err != nil {
-		apiLn.Close()
 		return nil, err
 	}
 	s.S3Endpoint, s.DynamoEndpoint = s.MinIO.Endpoint, s.Dyn.Endpoint
+	lambdaLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && s.Lambda == nil {
+			lambdaLn.Close()
+		}
+	}()
+	s.LambdaEndpoint = "http://" + lambdaLn.Addr().String()
 
 	tessdata := or(os.Getenv(config.EnvTessdata), DefaultTessdata)
 	langs, err := installedLanguages(tessdata)
 	if err != nil {
-		apiLn.Close()
 		return nil, err
 	}
+	params := map[string]string{
+		"AllowedOrigins": strings.Join(origins, ","),
+		// The layer is built with every language this machine has
+		// (make layer LANGUAGES=…), so the function may offer them all.
+		"OcrLanguages": strings.Join(langs, ","),
+	}
+	maps.Copy(params, opts.Parameters)
+	names := s.names(tpl, params)
+	if s.Wiring, err = tpl.Wiring(params, names); err != nil {
+		return nil, err
+	}
+	if s.Bucket, err = names.bucket(); err != nil {
+		return nil, err
+	}
+	s.Table, _ = names.Ref("Table")
+
 	s.Env = map[string]string{
 		"AWS_ENDPOINT_URL_S3":       s.MinIO.Endpoint,
 		"AWS_ENDPOINT_URL_DYNAMODB": s.Dyn.Endpoint,
+		"AWS_ENDPOINT_URL_LAMBDA":   s.LambdaEndpoint,
 		"AWS_REGION":                s.MinIO.Region,
 		"AWS_ACCESS_KEY_ID":         s.MinIO.AccessKey,
 		"AWS_SECRET_ACCESS_KEY":     s.MinIO.SecretKey,
-		config.EnvTable:             s.Table,
-		config.EnvBucket:            s.Bucket,
-		config.EnvTessdata:          tessdata,
-		config.EnvLanguages:         strings.Join(langs, ","),
 	}
-	for k, v := range opts.Settings {
-		s.Env[k] = v
-	}
-	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
-		os.Setenv(k, s.Env[k])
+	for k, v := range s.Env {
+		os.Setenv(k, v)
 	}
 	os.Unsetenv("AWS_SESSION_TOKEN")
 	os.Unsetenv("AWS_PROFILE")
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		apiLn.Close()
 		return nil, err
 	}
 	s.S3 = s3store.NewClient(awsCfg)
 	s.Dynamo = dynamodb.NewFromConfig(awsCfg)
 	if err = dynamostore.CreateTable(ctx, s.Dynamo, s.Table); err != nil {
-		apiLn.Close()
 		return nil, fmt.Errorf("create table: %w", err)
 	}
-	get := func(k string) string { return s.Env[k] }
-	uploadPrefix, _ := config.LoadStatus(get)
-	if err = ConfigureBucket(ctx, s.S3, s.Bucket, uploadPrefix.UploadPrefix, s.MinIO.WebhookARN(hookID)); err != nil {
-		apiLn.Close()
+	if len(s.Wiring.S3Events) != 1 {
+		return nil, fmt.Errorf("template: the local stack delivers one S3 event source, the template has %d", len(s.Wiring.S3Events))
+	}
+	s3ev := s.Wiring.S3Events[0]
+	if err = ConfigureBucket(ctx, s.S3, s.Bucket, s3ev.Prefix, s.MinIO.WebhookARN(hookID)); err != nil {
 		return nil, fmt.Errorf("configure bucket: %w", err)
 	}
 
-	if err = s.serveFunctions(awsCfg, get, apiLn, origins, opts.Static, or(opts.Containers, runtime.GOMAXPROCS(0))); err != nil {
-		apiLn.Close()
+	if err = <-built; err != nil {
 		return nil, err
 	}
-	if err = s.awaitNotifications(ctx, hook, uploadPrefix.UploadPrefix); err != nil {
+	if err = s.startFunctions(bins, lambdaLn, opts, layerPaths(tessdata), log); err != nil {
 		return nil, err
 	}
-	log.Info("local stack ready", "api", s.APIURL, "s3", s.S3Endpoint, "dynamodb", s.DynamoEndpoint, "bucket", s.Bucket, "table", s.Table, "dir", s.Dir)
-	return s, nil
-}
-
-// serveFunctions builds the three functions from the stack's environment and
-// serves the API routes as API Gateway would route them.
-func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.Listener, origins []string, static http.Handler, containers int) error {
-	upload, err := app.UploadAPI(awsCfg, get)
-	if err != nil {
-		return fmt.Errorf("upload function: %w", err)
-	}
-	status, err := app.StatusAPI(awsCfg, get)
-	if err != nil {
-		return fmt.Errorf("status function: %w", err)
-	}
-	// Each container has its own warm engine, as on Lambda, so OCR runs
-	// in parallel up to the number of containers.
-	for range containers {
-		process, err := processapp.New(awsCfg, get)
-		if err != nil {
-			return fmt.Errorf("process function: %w", err)
+	hook.SetDeliver(func(eventName, key string, payload []byte) {
+		if !s3ev.Matches(eventName, key) {
+			return
 		}
-		s.Processes = append(s.Processes, process)
-		s.Invoker.Handlers = append(s.Invoker.Handlers, process.Handle)
-	}
-	s.Upload, s.Status = upload, status
-	if status.Info.Engine.Version == "" {
-		// Built by `go run`, not the Makefile, which stamps the version: ask
-		// the engine the process function runs.
-		status.Info.Engine = s.Processes[0].Processor.Engine.Info()
-	}
-	gw := &Gateway{AllowedOrigins: origins, Static: static, Routes: []Route{
-		{Method: http.MethodPost, Pattern: "/uploads", Handler: func(r *http.Request, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-			return upload.CreateUpload(r.Context(), ev)
-		}},
-		{Method: http.MethodGet, Pattern: "/uploads/{uploadId}", Handler: func(r *http.Request, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-			return status.GetUpload(r.Context(), ev)
-		}},
-		{Method: http.MethodGet, Pattern: "/info", Handler: func(r *http.Request, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-			return status.GetInfo(r.Context(), ev)
-		}},
-	}}
+		if _, err := s.Lambda.InvokeAsync(s3ev.Function, payload); err != nil {
+			log.Error("S3 event not delivered", "function", s3ev.Function, "key", key, "err", err)
+		}
+	})
+
+	gw := &Gateway{Lambda: s.Lambda, Routes: s.Wiring.Routes, CORS: s.Wiring.CORS, Static: opts.Static, Log: log.With("component", "gateway")}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
@@ -247,8 +263,100 @@ func (s *Stack) serveFunctions(awsCfg aws.Config, get config.Getenv, ln net.List
 	})
 	mux.Handle("/", gw)
 	s.apiServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go s.apiServer.Serve(ln)
+	go s.apiServer.Serve(apiLn)
+
+	if err = s.awaitNotifications(ctx, hook, s3ev.Prefix); err != nil {
+		return nil, err
+	}
+	log.Info("local stack ready", "api", s.APIURL, "s3", s.S3Endpoint, "dynamodb", s.DynamoEndpoint, "lambda", s.LambdaEndpoint,
+		"bucket", s.Bucket, "table", s.Table, "dir", s.Dir)
+	return s, nil
+}
+
+// buildFunctions builds every function of the template with the Makefile's
+// build-<LogicalId> target, as `sam build` does, for this machine's
+// architecture; the process function is linked dynamically (LINK=dynamic).
+func buildFunctions(ctx context.Context, root, dir string, tpl *samtemplate.Template) error {
+	names := slices.Sorted(maps.Keys(tpl.Functions()))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.CommandContext(ctx, "make", "-s", "--no-print-directory", "-C", root, "build-"+name,
+				"ARTIFACTS_DIR="+filepath.Join(dir, name), "GOARCH="+runtime.GOARCH, "LINK=dynamic")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("make build-%s: %w\n%s", name, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// startFunctions starts the Lambda service with every function of the
+// wiring: its environment from the template with the local endpoints over
+// it, its memory, timeout, reserved concurrency and async settings.
+func (s *Stack) startFunctions(bins string, ln net.Listener, opts Options, layer map[string]string, log *slog.Logger) error {
+	logDir := filepath.Join(s.Dir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return err
+	}
+	s.functionEnv = map[string]map[string]string{}
+	var specs []FunctionSpec
+	for _, name := range slices.Sorted(maps.Keys(s.Wiring.Functions)) {
+		fn := s.Wiring.Functions[name]
+		env := maps.Clone(fn.Env)
+		if len(fn.Layers) > 0 {
+			for k, v := range env {
+				if local, ok := layer[v]; ok {
+					env[k] = local
+				}
+			}
+		}
+		maps.Copy(env, s.Env)
+		s.functionEnv[name] = env
+		// The log is a file the function's process writes to itself (no
+		// pipe between), so a line it wrote before answering is in the file
+		// once its invocation is over: counting from the file is exact.
+		path := filepath.Join(logDir, name+".log")
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		s.logFiles = append(s.logFiles, f)
+		if name == s.Wiring.S3Events[0].Function {
+			s.processLog = path
+		}
+		retries := fn.MaxRetryAttempts
+		spec := FunctionSpec{
+			Name: name, Path: filepath.Join(bins, name, "bootstrap"), Env: env,
+			MemoryMB: fn.MemoryMB, Timeout: fn.Timeout, ReservedConcurrency: fn.ReservedConcurrency,
+			MaxRetryAttempts: &retries, MaxEventAge: fn.MaxEventAge,
+			Log: f,
+		}
+		if fn.OnFailure != "" {
+			spec.DeadLetterDir = filepath.Join(s.Dir, "dead-letter", fn.OnFailure)
+		}
+		specs = append(specs, spec)
+	}
+	l, err := StartLambda(specs, LambdaOptions{Listener: ln, Backoff: opts.RetryBackoff, Log: log.With("component", "lambda")})
+	if err != nil {
+		return err
+	}
+	s.Lambda = l
 	return nil
+}
+
+// FunctionEnv returns a function's environment as the local stack runs it:
+// the template's variables, resolved, with the local endpoints over them.
+func (s *Stack) FunctionEnv(name string) map[string]string { return maps.Clone(s.functionEnv[name]) }
+
+// DeadLetters returns the events the Lambda service gave up on, as the
+// files of the on-failure destination.
+func (s *Stack) DeadLetters() ([]string, error) {
+	return filepath.Glob(filepath.Join(s.Dir, "dead-letter", "*", "*.json"))
 }
 
 // StopDynamo stops the DynamoDB server, for fault tests; StartDynamo starts
@@ -267,24 +375,46 @@ func (s *Stack) StartDynamo(ctx context.Context) error {
 	return nil
 }
 
-// OCRRuns returns how many documents the process function's containers
-// have handed to the engine.
-func (s *Stack) OCRRuns() int64 {
-	var n int64
-	for _, p := range s.Processes {
-		n += p.Processor.Stats.OCRRuns.Load()
+// OCRRuns returns how many documents the process function has read, from
+// its log lines ("object processed" with outcome processed), as one would
+// count them in CloudWatch Logs. Lines of invocations still running may be
+// missing: wait for them first (Lambda.Wait, or the upload's status).
+func (s *Stack) OCRRuns() int64 { runs, _ := s.countLog(); return runs }
+
+// EnginePages returns how many pages the process function's engine has
+// recognised (not read from a PDF's text layer), from its log lines.
+func (s *Stack) EnginePages() int64 { _, pages := s.countLog(); return pages }
+
+// LogPaths returns each function's log file: its stdout and stderr, and the
+// Lambda service's START, END and REPORT lines.
+func (s *Stack) LogPaths() map[string]string {
+	out := map[string]string{}
+	for name := range s.functionEnv {
+		out[name] = filepath.Join(s.Dir, "logs", name+".log")
 	}
-	return n
+	return out
 }
 
-// EnginePages returns how many pages the process function's engines have
-// recognised.
-func (s *Stack) EnginePages() int64 {
-	var n int64
-	for _, p := range s.Processes {
-		n += p.Processor.Stats.EnginePages.Load()
+func (s *Stack) countLog() (runs, pages int64) {
+	f, err := os.Open(s.processLog)
+	if err != nil {
+		return 0, 0
 	}
-	return n
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var rec struct {
+			Msg         string `json:"msg"`
+			Outcome     string `json:"outcome"`
+			EnginePages int64  `json:"enginePages"`
+		}
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "object processed" && rec.Outcome == "processed" {
+			runs++
+			pages += rec.EnginePages
+		}
+	}
+	return runs, pages
 }
 
 // awaitNotifications writes probe objects until one's event arrives.
@@ -323,13 +453,100 @@ func (s *Stack) Close() error {
 	if s.hookServer != nil {
 		_ = s.hookServer.Shutdown(ctx)
 	}
+	if s.Lambda != nil {
+		_ = s.Lambda.Close()
+	}
 	if s.Dyn != nil {
 		_ = s.Dyn.Stop()
+	}
+	for _, f := range s.logFiles {
+		_ = f.Close()
 	}
 	if s.tempDir {
 		_ = os.RemoveAll(s.Dir)
 	}
 	return nil
+}
+
+// localNames resolves what CloudFormation would compute, for the local
+// stack: resources are named after the stack and their logical id unless
+// the template names them, as CloudFormation does.
+type localNames struct {
+	t      *samtemplate.Template
+	params map[string]string
+	region string
+}
+
+func (s *Stack) names(t *samtemplate.Template, params map[string]string) localNames {
+	return localNames{t: t, params: params, region: s.MinIO.Region}
+}
+
+// nameProperty is the property that names each kind of resource.
+var nameProperty = map[string]string{
+	"AWS::S3::Bucket": "BucketName", "AWS::DynamoDB::Table": "TableName", "AWS::SQS::Queue": "QueueName",
+	"AWS::Serverless::Function": "FunctionName",
+}
+
+func (n localNames) Ref(id string) (string, bool) {
+	r, ok := n.t.Resources[id]
+	if !ok {
+		return "", false
+	}
+	if r.Type == "AWS::Serverless::Function" {
+		return id, true // the local Lambda service knows functions by logical id
+	}
+	if v, ok := r.Properties[nameProperty[r.Type]]; ok {
+		s, err := n.t.Resolve(v, n.params, n)
+		return s, err == nil
+	}
+	return StackName + "-" + id, true
+}
+
+func (n localNames) GetAtt(id, attr string) (string, bool) {
+	r, ok := n.t.Resources[id]
+	if !ok {
+		return "", false
+	}
+	name, _ := n.Ref(id)
+	switch {
+	case attr == "Arn" && r.Type == "AWS::DynamoDB::Table":
+		return "arn:aws:dynamodb:" + n.region + ":" + accountID + ":table/" + name, true
+	case attr == "Arn" && r.Type == "AWS::SQS::Queue":
+		return "arn:aws:sqs:" + n.region + ":" + accountID + ":" + name, true
+	case attr == "Arn":
+		return "arn:aws:local:" + n.region + ":" + accountID + ":" + name, true
+	default:
+		return name, true
+	}
+}
+
+func (n localNames) Pseudo(p string) (string, bool) {
+	switch p {
+	case "AWS::StackName":
+		return StackName, true
+	case "AWS::AccountId":
+		return accountID, true
+	case "AWS::Region":
+		return n.region, true
+	case "AWS::Partition":
+		return "aws", true
+	case "AWS::URLSuffix":
+		return "amazonaws.com", true
+	}
+	return "", false
+}
+
+// bucket is the name of the template's one bucket.
+func (n localNames) bucket() (string, error) {
+	for id, r := range n.t.Resources {
+		if r.Type == "AWS::S3::Bucket" {
+			if name, ok := n.Ref(id); ok {
+				return name, nil
+			}
+			return "", fmt.Errorf("template: the name of bucket %s cannot be resolved", id)
+		}
+	}
+	return "", errors.New("template: no AWS::S3::Bucket")
 }
 
 func installedLanguages(dir string) ([]string, error) {

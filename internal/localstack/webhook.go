@@ -15,10 +15,11 @@ import (
 const maxEventBody = 1 << 20
 
 // Webhook receives MinIO's bucket notifications, which carry the same JSON
-// as S3's (events.S3Event), and hands them to the invoker. It answers at
-// once, as S3 does not wait for Lambda either.
+// as S3's (events.S3Event), and hands each record, as an event of its own
+// the way S3 invokes Lambda, to Deliver. It answers at once, as S3 does not
+// wait for Lambda either.
 type Webhook struct {
-	Invoker *AsyncInvoker
+	Deliver func(eventName, key string, payload []byte) // set before the first notification
 	Log     *slog.Logger
 
 	mu     sync.Mutex
@@ -49,7 +50,6 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad event", http.StatusBadRequest)
 		return
 	}
-	var recs []events.S3EventRecord
 	for _, rec := range ev.Records {
 		key := rec.S3.Object.URLDecodedKey
 		h.mu.Lock()
@@ -57,17 +57,29 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if isProbe {
 			delete(h.probes, key)
 		}
+		deliver := h.Deliver
 		h.mu.Unlock()
 		if isProbe {
 			close(ch)
 			continue
 		}
-		if strings.TrimSpace(key) != "" {
-			recs = append(recs, rec)
+		if strings.TrimSpace(key) == "" || deliver == nil {
+			continue
 		}
-	}
-	if len(recs) > 0 {
-		h.Invoker.Invoke(events.S3Event{Records: recs})
+		payload, err := json.Marshal(events.S3Event{Records: []events.S3EventRecord{rec}})
+		if err != nil {
+			h.Log.Warn("notification not re-encoded", "err", err)
+			continue
+		}
+		deliver(rec.EventName, key, payload)
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// SetDeliver sets where records go; until it is set they are dropped, as S3
+// drops events for a function that does not exist yet.
+func (h *Webhook) SetDeliver(f func(eventName, key string, payload []byte)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.Deliver = f
 }

@@ -99,8 +99,8 @@ func inEmptyRoot(b *testing.B) (moduleRoot, rootfs string, stack *localstack.Sta
 	moduleRoot, fn, layer := artifacts(b, arches[0])
 	rootfs = emptyRoot(b, fn, layer)
 	stack, err := localstack.Start(context.Background(), localstack.Options{
-		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Settings: map[string]string{"LOG_LEVEL": "warn"}, // the in-process functions' logs
+		Log:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Parameters: map[string]string{"LogLevel": "warn"},
 	})
 	if err != nil {
 		skipOrFail(b, "portable: %v", err)
@@ -111,21 +111,14 @@ func inEmptyRoot(b *testing.B) (moduleRoot, rootfs string, stack *localstack.Sta
 
 const prefix = "portable/"
 
-// functionEnv is the chrooted process function's environment: the stack's
-// endpoints and settings, its own upload prefix (where the stack's
-// in-process functions get no notifications), and the layer's paths.
+// functionEnv is the chrooted process function's environment: the one the
+// stack gives its own process function, with an upload prefix of its own
+// (where the stack's functions get no notifications) and the layer's paths.
 func functionEnv(stack *localstack.Stack) map[string]string {
-	env := map[string]string{
-		"UPLOAD_PREFIX":    prefix,
-		"TESSDATA_PREFIX":  "/opt/share/tessdata",
-		"OMP_THREAD_LIMIT": "1",
-	}
-	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION",
-		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TABLE_NAME", "BUCKET_NAME", "OCR_LANGUAGES", "RESULT_PREFIX"} {
-		if v, ok := stack.Env[k]; ok {
-			env[k] = v
-		}
-	}
+	env := stack.FunctionEnv("ProcessFunction")
+	env["UPLOAD_PREFIX"] = prefix
+	env["TESSDATA_PREFIX"] = "/opt/share/tessdata"
+	env["OMP_THREAD_LIMIT"] = "1"
 	return env
 }
 

@@ -345,8 +345,8 @@ func testBootstrap(t *testing.T, a arch) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	stack, err := localstack.Start(ctx, localstack.Options{
-		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Settings: map[string]string{"LOG_LEVEL": "warn"}, // the in-process functions' logs
+		Log:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Parameters: map[string]string{"LogLevel": "warn"},
 	})
 	if err != nil {
 		if errors.Is(err, localstack.ErrToolMissing) {

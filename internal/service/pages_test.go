@@ -18,8 +18,8 @@ type fakeDocuments struct {
 }
 
 func (f *fakeDocuments) Open(context.Context, []byte, string) (ocr.PageSource, error) { return f, nil }
-func (f *fakeDocuments) Pages() int                                                    { return len(f.pages) }
-func (f *fakeDocuments) Close() error                                                  { f.closed++; return nil }
+func (f *fakeDocuments) Pages() int                                                   { return len(f.pages) }
+func (f *fakeDocuments) Close() error                                                 { f.closed++; return nil }
 func (f *fakeDocuments) Page(_ context.Context, i int) (image.Image, *ocr.Page, error) {
 	switch p := f.pages[i].(type) {
 	case *ocr.Page:
