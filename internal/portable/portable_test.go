@@ -178,7 +178,7 @@ func TestArtifacts_AreSelfContainedAndSmall(t *testing.T) {
 		if in := interpreter(t, bootstrap); in != "" {
 			t.Errorf("bootstrap asks for the dynamic loader %s; it must be static", in)
 		}
-		for _, tool := range []string{"pdftoppm", "pdfinfo", "pdftotext", "tiffcp"} {
+		for _, tool := range layerTools(t) {
 			path := filepath.Join(layer, "bin", tool)
 			if in := interpreter(t, path); in != a.loader || machine(t, path) != a.machine {
 				t.Errorf("layer's %s: %v with loader %q, want %v with the layer's own %s", tool, machine(t, path), in, a.machine, a.loader)
@@ -469,4 +469,25 @@ func invokeInRoot(t *testing.T, ctx context.Context, rootfs string, env map[stri
 		return fmt.Sprintf("response %q, want null", res.Payload)
 	}
 	return ""
+}
+
+// layerTools are the programs layers/tesseract/Makefile bundles (its TOOLS
+// line), the one list of them.
+func layerTools(t *testing.T) []string {
+	t.Helper()
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "layers", "tesseract", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "TOOLS := "); ok {
+			return strings.Fields(rest)
+		}
+	}
+	t.Fatal("layers/tesseract/Makefile has no TOOLS := line")
+	return nil
 }
