@@ -119,8 +119,9 @@ func pageGeometry(p *ocr.Page, width, height float64) geometry {
 // stored that way upright. PDF draws an image into the unit square, its
 // first row at the top; the matrix [a b c d e f] here is in units of the
 // stored width (a, b), stored height (c, d) and the upright page's width
-// and height (e, f), each stretched to the page. Orientation 6, for one, is a photo taken with the
-// phone turned right: its stored top-left corner belongs at the top right.
+// and height (e, f), each stretched to the page. Orientation 6, for one, is
+// a photo taken with the phone turned right: its stored top-left corner
+// belongs at the top right.
 var orientations = [9][6]float64{
 	0: {1, 0, 0, 1, 0, 0},
 	1: {1, 0, 0, 1, 0, 0},
@@ -157,8 +158,10 @@ func passJPEG(data []byte) *pageImage {
 // encode makes an image's samples ready for Flate, without loss: a grey
 // image of only black and white as 1 bit a pixel, palettes as indexed
 // colour, 16-bit images at 16 bits, CMYK as CMYK, the rest as 8-bit RGB. A
-// JPEG (one being redacted) is encoded as JPEG again, at quality 90: Flate
-// would make a photo several times bigger.
+// JPEG that is not passed through (one being redacted, or a CMYK one) is
+// encoded as JPEG again, at quality 90: Flate would make a photo several
+// times bigger. One turned by its EXIF orientation comes from imaging
+// upright and grey, and stays grey.
 func encode(img image.Image, asJPEG bool) (*pageImage, error) {
 	b := img.Bounds()
 	im := &pageImage{w: b.Dx(), h: b.Dy()}
