@@ -5,8 +5,8 @@
 //   - An image upload becomes one PDF page per image page, the image at
 //     300 dpi (DPI). A JPEG is embedded as it is (DCTDecode), turned upright
 //     by the page's drawing matrix when its EXIF orientation says so; other
-//     formats are decoded and embedded without loss (Flate), a black-and-
-//     white page at 1 bit a pixel.
+//     formats are decoded and embedded without loss (Flate), a page of
+//     only black and white at 1 bit a pixel.
 //   - A PDF upload keeps its pages. A scanned page gets a page of invisible
 //     text, sized to its crop box, laid under it with qpdf --underlay (the
 //     way OCRmyPDF grafts its text layer); a page with a text layer of its
