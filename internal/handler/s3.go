@@ -18,6 +18,12 @@ import (
 type S3 struct {
 	Processor *service.Processor
 	Log       *slog.Logger
+	// Exit ends the process; it is called when the processor has given up
+	// on a page its engine is still reading (Processor.Abandoned), after
+	// the upload's failure is recorded, so that Lambda replaces the
+	// container instead of giving it more work. Lambda then retries the
+	// event, which finds the upload finished.
+	Exit func()
 }
 
 // Handle processes every record of the event. It returns an error only when
@@ -44,6 +50,10 @@ func (h *S3) Handle(ctx context.Context, ev events.S3Event) error {
 			h.Log.ErrorContext(ctx, "record failed; the event will be retried", "record", i, "key", key, "err", err)
 			errs = append(errs, fmt.Errorf("record %d (%s): %w", i, key, err))
 		}
+	}
+	if h.Processor.Abandoned() && h.Exit != nil {
+		h.Log.ErrorContext(ctx, "a page was given up on while the engine still reads it; ending this container")
+		h.Exit()
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"image"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string,
 			return nil, err
 		}
 		if page == nil {
-			if page, err = p.Engine.Recognize(ctx, img, langs); err != nil {
+			if page, err = p.readPage(ctx, i, img, langs); err != nil {
 				return nil, err
 			}
 			p.Stats.EnginePages.Add(1)
@@ -69,6 +70,48 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string,
 	res.Entities, res.DocumentType = entities.Extract(res.Pages)
 	return res, nil
 }
+
+// deadlineMargin is how long before the invocation's deadline a page still
+// being read is given up on: enough to record the failure (a few store
+// writes) before Lambda kills the invocation.
+const deadlineMargin = 2 * time.Second
+
+// readPage recognises page i, or gives up on it when the invocation's
+// deadline is deadlineMargin away: the upload then fails with ETIMEOUT,
+// recorded, instead of the invocation being killed without a word and
+// retried into the same wall. Tesseract's recognition runs in C and cannot
+// be interrupted, so the processor marks itself abandoned: its engine is
+// busy with a page nobody waits for, and the container must take no more
+// work (see Abandoned).
+func (p *Processor) readPage(ctx context.Context, i int, img image.Image, langs []string) (*ocr.Page, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return p.Engine.Recognize(ctx, img, langs)
+	}
+	type read struct {
+		page *ocr.Page
+		err  error
+	}
+	done := make(chan read, 1)
+	go func() {
+		page, err := p.Engine.Recognize(ctx, img, langs)
+		done <- read{page, err}
+	}()
+	giveUp := time.NewTimer(time.Until(deadline) - deadlineMargin)
+	defer giveUp.Stop()
+	select {
+	case r := <-done:
+		return r.page, r.err
+	case <-giveUp.C:
+		p.abandoned.Store(true)
+		return nil, ocr.Errorf(ocr.ETIMEOUT, "page %d was still being read when the function's time ran out; raise the function timeout or split the document", i+1)
+	}
+}
+
+// Abandoned reports whether a page was given up on while the engine was
+// still reading it: the engine is busy with it, so the process running this
+// processor should end once it has answered, and a new one take its place.
+func (p *Processor) Abandoned() bool { return p.abandoned.Load() }
 
 // progressEvery bounds how often progress is written: a page takes about a
 // second, and a client polls every second or two.

@@ -5,6 +5,7 @@ import (
 	"image"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
 )
@@ -72,5 +73,36 @@ func TestRecognize_APageThatCannotBeReadFailsTheUploadWithItsCode(t *testing.T) 
 	}
 	if n := e.engine.runs.Load(); n != 1 {
 		t.Fatalf("the engine read %d pages; reading should stop at the bad page", n)
+	}
+}
+
+func TestRecognize_APageStillBeingReadAtTheDeadlineFailsTheUploadAndAbandonsTheEngine(t *testing.T) {
+	e := newEnv(t)
+	e.engine.gate = make(chan struct{}) // the page never finishes in time
+	defer close(e.engine.gate)
+	e.proc.PageBudget = 0
+	id := e.upload(t, "image/png", pngBytes(t, 20, 20, 255))
+	// 300 ms of reading before the margin kept for recording the failure.
+	c, cancel := context.WithTimeout(context.Background(), 2300*time.Millisecond)
+	defer cancel()
+	outcome, err := e.proc.Process(c, "uploads/"+id)
+	if err != nil || outcome != "failed" {
+		t.Fatalf("Process = %s %v", outcome, err)
+	}
+	if st := e.get(t, id); st.Status != ocr.StatusFailed || st.Error.Code != ocr.ETIMEOUT || !strings.Contains(st.Error.Message, "page 1") {
+		t.Fatalf("status %s %+v", st.Status, st.Error)
+	}
+	if !e.proc.Abandoned() {
+		t.Fatal("the processor does not say its engine was left reading a page")
+	}
+}
+
+func TestRecognize_APageReadInTimeDoesNotAbandonTheEngine(t *testing.T) {
+	e := newEnv(t)
+	id := e.upload(t, "image/png", pngBytes(t, 20, 20, 255))
+	c, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if outcome, err := e.proc.Process(c, "uploads/"+id); err != nil || outcome != "processed" || e.proc.Abandoned() {
+		t.Fatalf("Process = %s %v, abandoned %v", outcome, err, e.proc.Abandoned())
 	}
 }

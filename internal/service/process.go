@@ -38,6 +38,8 @@ type Processor struct {
 	Notifier Notifier // told of every upload that finishes; optional
 
 	Stats Stats // counters since the processor was made
+
+	abandoned atomic.Bool // a page was given up on while the engine read it
 }
 
 // Stats counts what a Processor did, for logs, metrics and tests.

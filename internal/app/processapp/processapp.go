@@ -40,7 +40,7 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 	if cfg.EventBusName != "" {
 		notifier = eventbus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
 	}
-	return &handler.S3{Log: log, Processor: &service.Processor{
+	return &handler.S3{Log: log, Exit: func() { os.Exit(1) }, Processor: &service.Processor{
 		Store:        app.Results(dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now), objects, cfg.Common, cfg.InlineResult),
 		Objects:      objects,
 		Engine:       engine,
