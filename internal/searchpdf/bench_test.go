@@ -103,7 +103,7 @@ func BenchmarkSearchablePDF(b *testing.B) {
 // compression alone).
 func TestWrite_MemoryIsFlatInPages(t *testing.T) {
 	if testing.Short() {
-		t.Skip("renders 110 pages")
+		t.Skip("renders 56 pages")
 	}
 	files := a4Files(t)
 	page := read(t, "a4.png", files["png"]).Pages[0]
@@ -145,7 +145,7 @@ func TestWrite_MemoryIsFlatInPages(t *testing.T) {
 	}
 	for _, kind := range []string{"tif", "pdf"} {
 		var peaks [2]uint64
-		for k, n := range []int{5, 50} {
+		for k, n := range []int{4, 24} {
 			data := document(kind, n)
 			r := &ocr.Result{}
 			for i := range n {
@@ -167,14 +167,16 @@ func TestWrite_MemoryIsFlatInPages(t *testing.T) {
 				t.Fatal("nothing written")
 			}
 		}
-		// Holding every page would add 45 pages' images, 390 MB. What is
-		// allowed is two images (17.4 MB): the sampling's own noise is one,
-		// a page's image allocated before the last page's is collected
-		// (measured: 40 MB for 5 TIFF pages, 50 MB for 50; 59 MB for
-		// either PDF).
-		const slack = 2 * 2480 * 3508
+		// Holding every page would add 20 pages' images, 174 MB. What is
+		// allowed is three images (26 MB): the sampling's own noise is one,
+		// a page's image allocated before the last page's is collected,
+		// and under the race detector on a loaded machine the collector
+		// runs later (measured: 40 MB for 5 TIFF pages, 50 MB for 50; 59 MB
+		// for either PDF; 88 and 110 MB for 5 and 50 PDF pages with -race
+		// beside other tests).
+		const slack = 3 * 2480 * 3508
 		if peaks[1] > peaks[0]+slack {
-			t.Errorf("%s: peak heap %.1f MB for 50 pages, %.1f MB for 5: it grows with pages", kind, float64(peaks[1])/1e6, float64(peaks[0])/1e6)
+			t.Errorf("%s: peak heap %.1f MB for 24 pages, %.1f MB for 4: it grows with pages", kind, float64(peaks[1])/1e6, float64(peaks[0])/1e6)
 		}
 	}
 }

@@ -87,10 +87,11 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 	case ocr.ResultDone:
 		out.Status, out.Result = ocr.StatusDone, rec.Result
 		out.Cached = u.Cached || rec.Owner != u.ID
-		if out.Document == nil {
-			d := rec.Document
-			out.Document = &d
-		}
+		// The result's document, not the upload's: the upload's own record
+		// is finished best effort after the result, and until then says
+		// processing, without the page count.
+		d := rec.Document
+		out.Document = &d
 	case ocr.ResultFailed:
 		out.Status, out.Error = ocr.StatusFailed, rec.Error
 	default:
