@@ -76,7 +76,8 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 	}
 	objects := s3store.New(s3store.NewClient(awsCfg), cfg.BucketName)
 	return &handler.API{Log: log, Info: info, Large: &s3store.Responses{Store: objects, Prefix: cfg.ResponsePrefix, TTL: 5 * time.Minute}, Status: &service.Status{
-		Store:      Results(dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now), objects, cfg.Common, 0),
+		Store:     Results(dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now), objects, cfg.Common, 0),
+		Originals: objects, UploadPrefix: cfg.UploadPrefix, MaxBytes: cfg.MaxBytes,
 		Log:        log,
 		Now:        time.Now,
 		StuckAfter: cfg.StuckAfter,

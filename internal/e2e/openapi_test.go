@@ -79,7 +79,14 @@ func TestOpenAPI_RealResponsesMatchTheSpec(t *testing.T) {
 		t.Fatalf("hOCR = %s", h)
 	}
 	checkRaw("/uploads/"+pending.UploadID+"?format=txt", "", 409, "application/json")
-	checkRaw("/uploads/"+done.UploadID+"?format=pdf", "", 400, "application/json")
+	if b := checkRaw("/uploads/"+done.UploadID+"?format=alto", "", 200, "application/xml"); !strings.Contains(string(b), "<String ") {
+		t.Fatalf("ALTO = %s", b)
+	}
+	if b := checkRaw("/uploads/"+done.UploadID+"?format=pdf", "", 200, "application/pdf"); !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Fatalf("PDF = %.20q", b)
+	}
+	checkRaw("/uploads/"+done.UploadID+"?format=docx", "", 400, "application/json")
+	checkRaw("/uploads/"+done.UploadID+"?redact=ssn", "", 400, "application/json")
 
 	failed := createUpload(t, service.CreateUploadRequest{Filename: "x.png", ContentType: "image/png", Size: int64(len(jpg))})
 	mustPost(t, failed, jpg)

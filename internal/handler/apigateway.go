@@ -13,14 +13,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/s3ocr/s3ocr/internal/alto"
 	"github.com/s3ocr/s3ocr/internal/hocr"
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/redact"
+	"github.com/s3ocr/s3ocr/internal/searchpdf"
 	"github.com/s3ocr/s3ocr/internal/service"
 )
 
@@ -83,16 +87,37 @@ func (a *API) CreateUpload(ctx context.Context, req events.APIGatewayV2HTTPReque
 }
 
 // GetUpload handles GET /uploads/{uploadId}: the JSON status, or once done
-// the text (?format=txt, or Accept: text/plain) or hOCR (?format=hocr).
+// the text (?format=txt, or Accept: text/plain), hOCR (?format=hocr), ALTO
+// XML (?format=alto) or a searchable PDF (?format=pdf). ?redact=email,iban,…
+// masks the entities of those types in every format, and burns them out of
+// the PDF.
 func (a *API) GetUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	format, err := responseFormat(req)
 	if err != nil {
 		return a.fail(ctx, req, err), nil
 	}
+	var redactTypes []string
+	if v := req.QueryStringParameters["redact"]; v != "" {
+		redactTypes = strings.Split(v, ",")
+		if err := redact.Check(redactTypes); err != nil {
+			return a.fail(ctx, req, err), nil
+		}
+	}
 	id := req.PathParameters["uploadId"]
 	out, err := a.Status.Get(ctx, id)
 	if err != nil {
 		return a.fail(ctx, req, err), nil
+	}
+	if out.Result != nil && len(redactTypes) > 0 {
+		original := out.Result
+		if out.Result, err = redact.Result(original, redactTypes); err != nil {
+			return a.fail(ctx, req, err), nil
+		}
+		if format == formatPDF {
+			// The PDF burns the words out of the page images, from the
+			// unmasked result's boxes, and leaves them out of its text.
+			out.Result = original
+		}
 	}
 	if format == formatJSON {
 		return jsonResponse(http.StatusOK, out), nil
@@ -106,20 +131,64 @@ func (a *API) GetUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		resp.Headers["Retry-After"] = "2"
 		return resp, nil
 	}
-	if format == formatText {
+	switch format {
+	case formatText:
 		return textResponse("text/plain; charset=utf-8", []byte(out.Result.Text)), nil
+	case formatALTO:
+		return textResponse("application/xml; charset=utf-8", alto.Render(out.Result)), nil
+	case formatPDF:
+		return a.searchablePDF(ctx, req, out, redactTypes)
 	}
-	return textResponse("text/html; charset=utf-8", hocr.Render(out.Result)), nil
+	resp := textResponse("text/html; charset=utf-8", hocr.Render(out.Result))
+	// hOCR is HTML made of what was read from an upload: a browser that
+	// opens it runs nothing and shares no origin with the API.
+	resp.Headers["Content-Security-Policy"] = "sandbox"
+	return resp, nil
+}
+
+// searchablePDF answers the upload's original pages with an invisible text
+// layer, redacted when asked.
+func (a *API) searchablePDF(ctx context.Context, req events.APIGatewayV2HTTPRequest, out *service.UploadStatus, redactTypes []string) (events.APIGatewayV2HTTPResponse, error) {
+	original, err := a.Status.Original(ctx, out.UploadID)
+	if err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	var buf bytes.Buffer
+	opts := searchpdf.Options{}
+	if len(redactTypes) > 0 {
+		opts.Redact = redact.WordBoxes(out.Result, redactTypes)
+	}
+	if err := searchpdf.Write(ctx, &buf, original, out.Document.ContentType, out.Result, opts); err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	name := strings.TrimSuffix(out.Filename, ".pdf")
+	if name == "" {
+		name = out.UploadID
+	}
+	resp := events.APIGatewayV2HTTPResponse{
+		StatusCode: http.StatusOK,
+		Headers: map[string]string{
+			"Content-Type":           "application/pdf",
+			"Content-Disposition":    mime.FormatMediaType("attachment", map[string]string{"filename": name + ".pdf"}),
+			"Cache-Control":          "no-store",
+			"X-Content-Type-Options": "nosniff",
+		},
+		Body:            base64.StdEncoding.EncodeToString(buf.Bytes()),
+		IsBase64Encoded: true,
+	}
+	return resp, nil
 }
 
 const (
 	formatJSON = "json"
 	formatText = "txt"
 	formatHOCR = "hocr"
+	formatALTO = "alto"
+	formatPDF  = "pdf"
 )
 
-// responseFormat reads ?format= (json, txt or text, hocr), else the Accept
-// header: text/plain preferred over JSON gives text.
+// responseFormat reads ?format= (json, txt or text, hocr, alto, pdf), else
+// the Accept header: text/plain preferred over JSON gives text.
 func responseFormat(req events.APIGatewayV2HTTPRequest) (string, error) {
 	switch f := strings.ToLower(req.QueryStringParameters["format"]); f {
 	case "":
@@ -127,10 +196,10 @@ func responseFormat(req events.APIGatewayV2HTTPRequest) (string, error) {
 		return formatJSON, nil
 	case "txt", "text":
 		return formatText, nil
-	case "hocr":
-		return formatHOCR, nil
+	case formatHOCR, formatALTO, formatPDF:
+		return f, nil
 	default:
-		return "", ocr.Errorf(ocr.EINVALID, "format %q is not one of json, txt, hocr", truncateString(f, 32))
+		return "", ocr.Errorf(ocr.EINVALID, "format %q is not one of json, txt, hocr, alto, pdf", truncateString(f, 32))
 	}
 	accept := req.Headers["accept"]
 	if strings.Contains(accept, "text/plain") && !strings.Contains(accept, "application/json") {

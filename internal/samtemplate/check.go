@@ -37,10 +37,10 @@ var grants = map[string]grant{
 		"s3:PutObject":     {config.EnvUploadPrefix}, // the presigned POST is signed with this role
 	},
 	"StatusFunction": {
-		"dynamodb:GetItem": {"table"},                                          // Store.Upload, Store.Result
-		"s3:GetObject":     {config.EnvResultPrefix, config.EnvResponsePrefix}, // results stored as objects; large answers' presigned GETs
-		"s3:PutObject":     {config.EnvResponsePrefix},                         // answers too large for a Lambda response
-		"s3:ListBucket":    {"bucket"},                                         // 404, not 403, for a missing object
+		"dynamodb:GetItem": {"table"},                                                                  // Store.Upload, Store.Result
+		"s3:GetObject":     {config.EnvResultPrefix, config.EnvResponsePrefix, config.EnvUploadPrefix}, // results stored as objects; large answers' presigned GETs; originals for searchable PDFs
+		"s3:PutObject":     {config.EnvResponsePrefix},                                                 // answers too large for a Lambda response
+		"s3:ListBucket":    {"bucket"},                                                                 // 404, not 403, for a missing object
 	},
 	"ProcessFunction": {
 		"dynamodb:GetItem":    {"table"},

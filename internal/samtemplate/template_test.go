@@ -97,10 +97,11 @@ func TestCheck_BrokenTemplatesFail(t *testing.T) {
 			st := samtemplate.Map(statements(tpl, "UploadFunction")[1])
 			st["Action"] = []any{"s3:PutObject", "s3:GetObject"}
 		}, "UploadFunction: allowed s3:GetObject"},
-		{"status function reads uploads", func(tpl *samtemplate.Template) {
+		{"status function writes uploads", func(tpl *samtemplate.Template) {
 			st := samtemplate.Map(statements(tpl, "StatusFunction")[1])
+			st["Action"] = []any{"s3:PutObject"}
 			st["Resource"] = map[string]any{"Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}/uploads/*"}
-		}, "StatusFunction: s3:GetObject on"},
+		}, "StatusFunction: s3:PutObject on"},
 		{"whole bucket", func(tpl *samtemplate.Template) {
 			st := samtemplate.Map(statements(tpl, "UploadFunction")[1])
 			st["Resource"] = map[string]any{"Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}/*"}

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -29,8 +31,13 @@ type UploadStatus struct {
 // Status reports uploads.
 type Status struct {
 	Store ocr.Store // results too large for an item come back whole (resultstore)
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Originals holds the uploaded files (under UploadPrefix, at most
+	// MaxBytes each), which renderings such as a searchable PDF are built on.
+	Originals    ocr.Objects
+	UploadPrefix string
+	MaxBytes     int64
+	Log          *slog.Logger
+	Now          func() time.Time
 
 	// StuckAfter bounds how long an upload may be processing: past it,
 	// every attempt Lambda makes (the first and its retries) has ended, so
@@ -113,6 +120,30 @@ func (s *Status) setProcessing(out *UploadStatus, u *ocr.Upload) {
 	secs := took.Seconds()
 	out.ProcessingSeconds = &secs
 	out.Progress = u.Progress
+}
+
+// Original returns the file an upload sent. A file no longer kept is an
+// *ocr.Error with code ERESULTEXPIRED.
+func (s *Status) Original(ctx context.Context, id string) ([]byte, error) {
+	if !ValidUploadID(id) {
+		return nil, ocr.Errorf(ocr.EBADID, "%q is not an upload id", truncate(id, 64))
+	}
+	body, err := s.Originals.Open(ctx, s.UploadPrefix+id)
+	if ocr.ErrorCode(err) == ocr.EOBJECTNOTFOUND {
+		return nil, ocr.Errorf(ocr.ERESULTEXPIRED, "the uploaded file is no longer kept, so nothing can be made from it; upload it again")
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, s.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read upload %s: %w", id, err)
+	}
+	if int64(len(b)) > s.MaxBytes {
+		return nil, ocr.Errorf(ocr.ETOOLARGE, "the uploaded file is over the %d-byte limit", s.MaxBytes)
+	}
+	return b, nil
 }
 
 func truncate(s string, n int) string {
