@@ -4,16 +4,28 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3ocr/s3ocr/internal/client"
 	"github.com/s3ocr/s3ocr/internal/localstack"
+	"github.com/s3ocr/s3ocr/internal/s3store"
 	"github.com/s3ocr/s3ocr/internal/service"
 )
 
@@ -118,7 +130,17 @@ func TestOCR_FailuresExitOneWithTheReason(t *testing.T) {
 }
 
 func TestUsageErrorsExitTwo(t *testing.T) {
-	for _, args := range [][]string{{}, {"ocr"}, {"frobnicate"}, {"ocr", "--format", "pdf", "x.png"}, {"ocr", "--nope", "x"}} {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{}, {"ocr"}, {"frobnicate"}, {"ocr", "--nope", "x"}, {"delete"}, {"rm", "--nope", "x"},
+		{"ocr", "--format", "docx", "x.png"},
+		{"ocr", "--redact", "email,shoe_size", "x.png"},
+		{"ocr", "--out", dir, "x.png"}, // text goes to stdout
+		// Two inputs that would write one output.
+		{"ocr", "--format", "pdf", "--out", dir, filepath.Join("a", "x.png"), filepath.Join("b", "x.png")},
+		// An output that is an input: b.png.pdf read, and written by b.png.
+		{"ocr", "--format", "pdf", "--force", filepath.Join(dir, "b.png"), filepath.Join(dir, "b.png.pdf")},
+	} {
 		var out, errb bytes.Buffer
 		if code := Run(context.Background(), args, &out, &errb, func(string) string { return "" }, false); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)
@@ -149,5 +171,248 @@ func TestProgress_TerminalRedrawsInPlace(t *testing.T) {
 	}
 	if got := strings.Count(b.String(), "\n"); got != 5 {
 		t.Fatalf("plain lines %d, want one per quarter (0, 25, 50, 75, 100):\n%s", got, b.String())
+	}
+}
+
+// copyInputs copies testdata files into a fresh directory, so outputs
+// written next to them stay out of the repository.
+func copyInputs(t *testing.T, names ...string) (dir string, paths []string) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, n := range names {
+		b, err := os.ReadFile(testdata(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return dir, paths
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// pdfText is pdftotext's reading of the PDF at path: its text layer.
+func pdfText(t *testing.T, path string) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Skip("pdftotext (poppler-utils) is needed to read the PDF's text layer")
+	}
+	out, err := exec.Command("pdftotext", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext %s: %v", path, err)
+	}
+	return string(out)
+}
+
+func TestOCR_PDFIsWrittenNextToEachInputAndNotOverwritten(t *testing.T) {
+	_, in := copyInputs(t, "hello.png", "pages.tif")
+	inputBytes := readFile(t, in[0])
+	code, out, errs := run(t, "ocr", "--format", "pdf", in[0], in[1])
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := []string{in[0] + ".pdf", in[1] + ".pdf"}
+	if got := strings.Fields(out); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("stdout lists %q, want the paths written %q", got, want)
+	}
+	for _, p := range want {
+		if pdf := readFile(t, p); !strings.HasPrefix(pdf, "%PDF-") {
+			t.Fatalf("%s starts %q, not %%PDF-", p, pdf[:min(len(pdf), 16)])
+		}
+	}
+	if readFile(t, in[0]) != inputBytes {
+		t.Fatal("the input was changed")
+	}
+	hello, _ := os.ReadFile(testdata("hello.txt"))
+	if got := pdfText(t, want[0]); !strings.Contains(words(got), words(string(hello))) {
+		t.Errorf("the PDF's text layer reads %q, want %q", got, hello)
+	}
+	if pages := strings.Count(pdfText(t, want[1]), "\f"); pages != 2 {
+		t.Errorf("pages.tif's PDF has %d pages of text, want 2", pages)
+	}
+
+	// Again: the outputs exist, so each file fails before its upload and
+	// the outputs stay as they were.
+	if err := os.WriteFile(want[0], []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = run(t, "ocr", "--format", "pdf", in[0])
+	if code != 1 || out != "" || !strings.Contains(errs, want[0]+" already exists; --force overwrites it") ||
+		strings.Contains(errs, "uploading") {
+		t.Fatalf("existing output: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if readFile(t, want[0]) != "mine" {
+		t.Fatal("an existing output was overwritten without --force")
+	}
+	if code, _, errs = run(t, "ocr", "--format", "pdf", "--force", in[0]); code != 0 || !strings.HasPrefix(readFile(t, want[0]), "%PDF-") {
+		t.Fatalf("--force: exit %d: %s", code, errs)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(in[0]), ".*")); len(left) > 0 {
+		t.Errorf("temporary files left: %q", left)
+	}
+}
+
+func TestOCR_ALTOIsWrittenIntoOut(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "alto") // made if missing
+	code, stdout, errs := run(t, "ocr", "--format", "alto", "--out", out, testdata("hello.png"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	path := filepath.Join(out, "hello.png.alto.xml")
+	if strings.TrimSpace(stdout) != path {
+		t.Fatalf("stdout %q, want %q", stdout, path)
+	}
+	alto := readFile(t, path)
+	if !strings.Contains(alto, `xmlns="http://www.loc.gov/standards/alto/ns-v4#"`) || !strings.Contains(alto, `CONTENT="world."`) {
+		t.Fatalf("not ALTO v4 with hello.png's words:\n%s", alto)
+	}
+}
+
+// invoice.png holds billing@example.com and the IBAN DE89 3704 0044 0532
+// 0130 00; --redact email,iban masks both in every format, and leaves the
+// rest.
+func TestOCR_RedactMasksTheNamedEntitiesInEveryFormat(t *testing.T) {
+	masked := func(t *testing.T, what, s string) {
+		t.Helper()
+		for _, secret := range []string{"billing@example.com", "DE89", "3704"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s still shows %q:\n%s", what, secret, s)
+			}
+		}
+		if !strings.Contains(s, "█") || !strings.Contains(s, "Invoice") {
+			t.Errorf("%s is not masked with █, or lost the rest:\n%s", what, s)
+		}
+	}
+	t.Run("text", func(t *testing.T) {
+		code, out, errs := run(t, "ocr", "--redact", "email,iban", testdata("invoice.png"))
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		masked(t, "the text", out)
+	})
+	t.Run("json", func(t *testing.T) {
+		code, out, errs := run(t, "ocr", "--format", "json", "--redact", "email,iban", testdata("invoice.png"))
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		var st service.UploadStatus
+		if err := json.Unmarshal([]byte(out), &st); err != nil || st.Result == nil {
+			t.Fatalf("not a status: %v\n%s", err, out)
+		}
+		masked(t, "the JSON", out)
+		if !strings.Contains(out, `"money"`) || !strings.Contains(out, "1234.56") {
+			t.Errorf("an entity not named was masked too:\n%s", out)
+		}
+	})
+	t.Run("hocr", func(t *testing.T) {
+		code, out, errs := run(t, "ocr", "--format", "hocr", "--redact", "email,iban", testdata("invoice.png"))
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		masked(t, "the hOCR", out)
+	})
+	t.Run("pdf", func(t *testing.T) {
+		_, in := copyInputs(t, "invoice.png")
+		code, _, errs := run(t, "ocr", "--format", "pdf", "--redact", "email,iban", in[0])
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		text := pdfText(t, in[0]+".pdf")
+		for _, secret := range []string{"billing@example.com", "DE89"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("the PDF's text layer still holds %q:\n%s", secret, text)
+			}
+		}
+		if !strings.Contains(text, "Invoice") {
+			t.Errorf("the PDF's text layer lost the rest:\n%s", text)
+		}
+	})
+}
+
+func TestDelete_ErasesTheUploadThenNotFound(t *testing.T) {
+	code, out, errs := run(t, "ocr", "--format", "json", testdata("hello.png"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var st service.UploadStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs = run(t, "delete", st.UploadID); code != 0 || out != "deleted "+st.UploadID+"\n" {
+		t.Fatalf("delete: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	_, err := client.New(stack.APIURL, nil).Status(context.Background(), st.UploadID)
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
+		t.Fatalf("status after delete: %v, want 404", err)
+	}
+	code, out, errs = run(t, "rm", st.UploadID)
+	if code != 1 || out != "" || !strings.Contains(errs, st.UploadID+": no such upload") {
+		t.Fatalf("second delete: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// redirectingAPI is the local API behind a proxy that answers every
+// ?format=pdf with a 303 to a presigned GET of body in the local S3, valid
+// for ttl, as the API answers what is too large for a Lambda response.
+func redirectingAPI(t *testing.T, body string, ttl time.Duration) string {
+	t.Helper()
+	ctx := context.Background()
+	key := fmt.Sprintf("responses/cli-test-%d.pdf", time.Now().UnixNano())
+	if _, err := stack.S3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(stack.Bucket), Key: aws.String(key), Body: strings.NewReader(body), ContentType: aws.String("application/pdf"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	link, err := s3store.New(stack.S3, stack.Bucket).PresignGet(ctx, key, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := url.Parse(stack.APIURL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Query().Get("format") == "pdf" {
+			http.Redirect(w, r, link, http.StatusSeeOther)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestOCR_FollowsTheRedirectToS3(t *testing.T) {
+	api := redirectingAPI(t, "%PDF-1.7 kept in S3", time.Minute)
+	_, in := copyInputs(t, "hello.png")
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"ocr", "--format", "pdf", "--api", api, in[0]}, &out, &errb, func(string) string { return "" }, false)
+	if code != 0 || readFile(t, in[0]+".pdf") != "%PDF-1.7 kept in S3" {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+}
+
+func TestOCR_AnExpiredLinkIsReportedAsS3s(t *testing.T) {
+	api := redirectingAPI(t, "%PDF-1.7 kept in S3", time.Second)
+	time.Sleep(2 * time.Second) // S3 dates signatures to the second
+	_, in := copyInputs(t, "hello.png")
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"ocr", "--format", "pdf", "--api", api, in[0]}, &out, &errb, func(string) string { return "" }, false)
+	want := regexp.MustCompile(`hello.png: S3 refused the download: AccessDenied: Request has expired.*may have expired`)
+	if code != 1 || !want.MatchString(errb.String()) {
+		t.Fatalf("exit %d, stderr %q; want 1 and %s", code, errb.String(), want)
+	}
+	if _, err := os.Stat(in[0] + ".pdf"); !os.IsNotExist(err) {
+		t.Errorf("a failed download left %s.pdf: %v", in[0], err)
 	}
 }

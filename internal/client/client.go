@@ -1,7 +1,8 @@
 // Package client is a Go client for the s3ocr HTTP API: ask for an upload,
 // send the file to S3 with the presigned POST (reporting progress), wait for
-// the result. The CLI, the evaluation and integrators use it; it works
-// against the local stack and a deployed API alike.
+// the result, fetch it in another format (text, hOCR, ALTO, searchable PDF),
+// redacted if asked, and erase the upload. The CLI and integrators use it;
+// it works against the local stack and a deployed API alike.
 package client
 
 import (
@@ -14,6 +15,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -44,14 +46,24 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
-// S3Error is S3's refusal of a presigned POST (EntityTooLarge, AccessDenied…).
+// S3Error is S3's refusal of a presigned POST (EntityTooLarge, AccessDenied…)
+// or of the presigned GET an answer too large for the API was redirected to
+// (AccessDenied "Request has expired" once the link is old).
 type S3Error struct {
+	Op      string // "upload" or "download"
 	Status  int
 	Code    string `xml:"Code"`
 	Message string `xml:"Message"`
 }
 
-func (e *S3Error) Error() string { return "S3 refused the upload: " + e.Code + ": " + e.Message }
+func (e *S3Error) Error() string {
+	s := "S3 refused the " + e.Op + ": " + e.Code + ": " + e.Message
+	if e.Op == "download" && e.Status == http.StatusForbidden {
+		// The API's links to S3 live minutes: asking the API again gives a new one.
+		s += " (the API's link to the stored answer may have expired; ask again)"
+	}
+	return s
+}
 
 // CreateUpload asks for an upload.
 func (c *Client) CreateUpload(ctx context.Context, req service.CreateUploadRequest) (*service.CreatedUpload, error) {
@@ -71,9 +83,28 @@ func (c *Client) Info(ctx context.Context) (*service.Info, error) {
 	return &out, c.do(ctx, http.MethodGet, "/info", nil, &out)
 }
 
-// HOCR returns a done upload's hOCR.
-func (c *Client) HOCR(ctx context.Context, id string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/uploads/"+id+"?format=hocr", nil)
+// Open returns the body of a done upload in format: "json" (the status),
+// "txt", "hocr", "alto" or "pdf", with the entities of the types in redact
+// masked (burned out of the PDF). The caller closes it.
+//
+// An answer too large for a Lambda response comes as a 303 to a
+// short-lived presigned S3 URL, which the HTTP client follows; a refusal
+// there (an expired link, a removed object) is an *S3Error, a refusal by the
+// API an *APIError (409 not_ready before the upload is done, 422 with its
+// code once it failed).
+func (c *Client) Open(ctx context.Context, id, format string, redact []string) (io.ReadCloser, error) {
+	q := url.Values{}
+	if format != "" {
+		q.Set("format", format)
+	}
+	if len(redact) > 0 {
+		q.Set("redact", strings.Join(redact, ","))
+	}
+	u := c.BaseURL + "/uploads/" + url.PathEscape(id)
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -81,15 +112,43 @@ func (c *Client) HOCR(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if resp.StatusCode == http.StatusOK {
+		return resp.Body, nil
+	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if redirected(req, resp) {
+		return nil, s3Error("download", resp.StatusCode, b)
+	}
+	return nil, apiError(resp.StatusCode, b)
+}
+
+// redirected reports whether resp came from another host than the API's,
+// that is from S3 after a 303: its errors are S3's XML, not the API's JSON.
+func redirected(req *http.Request, resp *http.Response) bool {
+	return resp.Request != nil && resp.Request.URL.Host != req.URL.Host
+}
+
+// Redacted returns a done upload's status with the entities of the types in
+// redact masked in its result.
+func (c *Client) Redacted(ctx context.Context, id string, redact []string) (*service.UploadStatus, error) {
+	body, err := c.Open(ctx, id, "json", redact)
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, apiError(resp.StatusCode, b)
+	defer body.Close()
+	var out service.UploadStatus
+	if err := json.NewDecoder(body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("reading the status of %s: %w", id, err)
 	}
-	return b, nil
+	return &out, nil
+}
+
+// Delete erases an upload: its record, its file and, once no other upload
+// uses it, its result. An unknown or already erased upload is an *APIError
+// with code not_found.
+func (c *Client) Delete(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/uploads/"+url.PathEscape(id), nil, nil)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
@@ -118,6 +177,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if resp.StatusCode/100 != 2 {
 		return apiError(resp.StatusCode, b)
+	}
+	if out == nil {
+		return nil
 	}
 	return json.Unmarshal(b, out)
 }
@@ -189,9 +251,15 @@ func (c *Client) Upload(ctx context.Context, up *service.CreatedUpload, filename
 		return nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	e := &S3Error{Status: resp.StatusCode}
-	if xml.Unmarshal(b, e) != nil || e.Code == "" {
-		e.Code, e.Message = fmt.Sprint(resp.StatusCode), strings.TrimSpace(string(b))
+	return s3Error("upload", resp.StatusCode, b)
+}
+
+// s3Error reads S3's XML error body; a body that is not one is kept as the
+// message, with the status as the code.
+func s3Error(op string, status int, body []byte) error {
+	e := &S3Error{Op: op, Status: status}
+	if xml.Unmarshal(body, e) != nil || e.Code == "" {
+		e.Code, e.Message = fmt.Sprintf("HTTP %d", status), strings.TrimSpace(string(body))
 	}
 	return e
 }
