@@ -41,9 +41,9 @@ type Doc struct {
 	Seconds    float64
 }
 
-// Run evaluates every document of the corpus in dir against the API at
-// apiURL, scoring with the cer.py at scorer.
-func Run(ctx context.Context, apiURL, dir, scorer string, log io.Writer) ([]Doc, error) {
+// Corpus lists the documents of the corpus in dir, each with its plain
+// Tesseract baseline (baseline.tsv, scored as its kind is scored).
+func Corpus(dir string) ([]Doc, error) {
 	manifest, err := readTSV(filepath.Join(dir, "manifest.tsv"))
 	if err != nil {
 		return nil, err
@@ -61,7 +61,36 @@ func Run(ctx context.Context, apiURL, dir, scorer string, log io.Writer) ([]Doc,
 		d := Doc{File: m["file"], Kind: m["kind"], Languages: strings.Split(m["language"], "+")}
 		if d.Kind == "bad" {
 			d.Languages = []string{"eng"}
+		} else {
+			col := ""
+			if IgnoreCase(d.Kind) {
+				col = "_ci"
+			}
+			d.BaseCER, _ = strconv.ParseFloat(base[d.File]["cer"+col], 64)
+			d.BaseWER, _ = strconv.ParseFloat(base[d.File]["wer"+col], 64)
 		}
+		docs = append(docs, d)
+	}
+	return docs, nil
+}
+
+// IgnoreCase reports whether documents of a kind are scored ignoring case.
+func IgnoreCase(kind string) bool { return caseInsensitiveKinds[kind] }
+
+// GroundTruth is the path of the ground truth of a corpus file.
+func GroundTruth(dir, file string) string {
+	return filepath.Join(dir, strings.TrimSuffix(file, filepath.Ext(file))+".gt.txt")
+}
+
+// Run evaluates every document of the corpus in dir against the API at
+// apiURL, scoring with the cer.py at scorer.
+func Run(ctx context.Context, apiURL, dir, scorer string, log io.Writer) ([]Doc, error) {
+	docs, err := Corpus(dir)
+	if err != nil {
+		return nil, err
+	}
+	for i := range docs {
+		d := &docs[i]
 		start := time.Now()
 		text, status, err := read(ctx, apiURL, filepath.Join(dir, d.File), d.Languages)
 		if err != nil {
@@ -69,18 +98,11 @@ func Run(ctx context.Context, apiURL, dir, scorer string, log io.Writer) ([]Doc,
 		}
 		d.Status, d.Seconds = status, time.Since(start).Seconds()
 		if d.Kind != "bad" {
-			if d.CER, d.WER, err = score(ctx, scorer, text, filepath.Join(dir, strings.TrimSuffix(d.File, filepath.Ext(d.File))+".gt.txt"), caseInsensitiveKinds[d.Kind]); err != nil {
+			if d.CER, d.WER, err = Score(ctx, scorer, text, GroundTruth(dir, d.File), IgnoreCase(d.Kind)); err != nil {
 				return nil, fmt.Errorf("%s: %w", d.File, err)
 			}
-			col := ""
-			if caseInsensitiveKinds[d.Kind] {
-				col = "_ci"
-			}
-			d.BaseCER, _ = strconv.ParseFloat(base[d.File]["cer"+col], 64)
-			d.BaseWER, _ = strconv.ParseFloat(base[d.File]["wer"+col], 64)
 		}
 		fmt.Fprintf(log, "eval: %-32s %-11s %-8s CER %.4f (baseline %.4f)  %.1fs\n", d.File, d.Kind, d.Status, d.CER, d.BaseCER, d.Seconds)
-		docs = append(docs, d)
 	}
 	return docs, nil
 }
@@ -189,8 +211,9 @@ func call(ctx context.Context, method, url string, in, out any) error {
 	return json.Unmarshal(b, out)
 }
 
-// score runs the corpus's cer.py, so the figures are the baseline's own.
-func score(ctx context.Context, scorer, hyp, gt string, ignoreCase bool) (cer, wer float64, err error) {
+// Score runs the corpus's cer.py on a reading, so the figures are the
+// baseline's own.
+func Score(ctx context.Context, scorer, hyp, gt string, ignoreCase bool) (cer, wer float64, err error) {
 	f, err := os.CreateTemp("", "s3ocr-eval-*.txt")
 	if err != nil {
 		return 0, 0, err

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -46,7 +47,9 @@ type Config struct {
 // tesseract CLI's on the scans that say they are 300 dpi (segmodeimg.tif's
 // reading order changes without it), and the error rate over the 15 image
 // files is no worse than letting Tesseract estimate (sum of CERs 3.01 vs
-// 3.27; the CLI 2.98).
+// 3.27; the CLI 2.98). A page read rescaled (see readableHeights) is
+// given this resolution times its scale, so that its text keeps its size in
+// points.
 const DefaultDPI = 300
 
 // DefaultLanguage is read when Recognize is given no languages.
@@ -67,12 +70,14 @@ type Engine struct {
 	dpi       int
 	installed []string // sorted, without osd
 	info      ocr.EngineInfo
+	heights   heightRange // the character heights pages are read at: readableHeights
 
 	mu     sync.Mutex
 	client *gosseract.Client // nil until the first page, and after a failed init
 	langs  string            // the language set client was initialised for, "eng+deu"
 	inits  int               // how many times a client was (re)initialised: for tests
 	reads  int               // how many recognitions ran (a page may take two): for tests
+	scaled int               // how many pages were read rescaled: for tests
 	closed bool
 }
 
@@ -101,6 +106,7 @@ func New(cfg Config) (*Engine, error) {
 		dpi:       cfg.DPI,
 		installed: installed,
 		info:      ocr.EngineInfo{Name: "tesseract", Version: gosseract.Version()},
+		heights:   readableHeights,
 	}, nil
 }
 
@@ -143,7 +149,9 @@ func (e *Engine) Info() ocr.EngineInfo { return e.info }
 func (e *Engine) Languages() []string { return slices.Clone(e.installed) }
 
 // Recognize reads one page. langs are Tesseract codes, the first primary
-// ("eng", "deu"); none means DefaultLanguage. It returns an *ocr.Error with
+// ("eng", "deu"); none means DefaultLanguage. A page whose characters are
+// much taller or shorter than Tesseract reads best is resampled first (see
+// readableHeights); its boxes are still in the page's own pixels. It returns an *ocr.Error with
 // code ELANGUAGE for a language not installed and EOCRFAILED for an image
 // Tesseract cannot take (empty, or a side over 32767 pixels). A context done
 // before recognition starts returns its error; once started, a page runs to
@@ -170,7 +178,19 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if b.Dx() > maxSide || b.Dy() > maxSide {
 		return nil, ocr.Errorf(ocr.EOCRFAILED, "the image is %d×%d; the OCR engine reads at most %d pixels a side", b.Dx(), b.Dy(), maxSide)
 	}
-	pgm := grayPGM(img) // outside the lock: it is Go work that can overlap another page
+	// Outside the lock: Go work that can overlap another page.
+	pgm := grayPGM(img)
+	scale := e.heights.scale(charHeight(pgmPixels(pgm), b.Dx(), b.Dy()), b.Dx(), b.Dy())
+	if scale != 1 {
+		pgm = resizePGM(pgm, b.Dx(), b.Dy(), scale)
+	}
+	dpi := e.dpi
+	if dpi > minDPI {
+		// The page's physical size is unchanged: its text is as many
+		// points tall as before, in fewer or more pixels. Tesseract's
+		// layout analysis measures columns and gaps in inches.
+		dpi = min(maxDPI, max(minDPI, int(math.Round(float64(dpi)*scale))))
+	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -180,18 +200,25 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if e.closed {
 		return nil, errors.New("tesseract: engine closed")
 	}
+	if scale != 1 {
+		e.scaled++
+	}
 	tuneHeap()
-	boxes, err := e.recognize(pgm, strings.Join(langs, "+"))
+	boxes, err := e.recognize(pgm, dpi, strings.Join(langs, "+"))
 	trimHeap()
 	if err != nil {
 		return nil, err
 	}
+	if scale != 1 {
+		unscaleBoxes(boxes, scale, b.Dx(), b.Dy())
+	}
 	return buildPage(b.Dx(), b.Dy(), boxes), nil
 }
 
-// recognize runs one recognition of a PGM with the languages, reusing the
-// client when it was initialised for them. e.mu must be held.
-func (e *Engine) recognize(pgm []byte, langs string) ([]gosseract.BoundingBox, error) {
+// recognize runs one recognition of a PGM at a resolution with the
+// languages, reusing the client when it was initialised for them. e.mu must
+// be held.
+func (e *Engine) recognize(pgm []byte, dpi int, langs string) ([]gosseract.BoundingBox, error) {
 	if e.client == nil {
 		c := gosseract.NewClient()
 		if e.prefix != "" {
@@ -200,12 +227,6 @@ func (e *Engine) recognize(pgm []byte, langs string) ([]gosseract.BoundingBox, e
 				return nil, fmt.Errorf("tesseract: %w", err)
 			}
 		}
-		// Kept by gosseract and applied again after every Init: a new
-		// language set gets a new Tesseract object with defaults.
-		//
-		// A PGM carries no resolution, so gosseract would say 70 dpi, which
-		// Tesseract takes as "unknown"; user_defined_dpi overrides it.
-		c.SetVariable("user_defined_dpi", strconv.Itoa(e.dpi))
 		e.client, e.langs = c, ""
 	}
 	if langs != e.langs {
@@ -215,6 +236,12 @@ func (e *Engine) recognize(pgm []byte, langs string) ([]gosseract.BoundingBox, e
 		e.langs = langs
 		e.inits++ // gosseract runs Init lazily, inside the next call below
 	}
+	// Kept by gosseract and applied again after every Init: a new
+	// language set gets a new Tesseract object with defaults.
+	//
+	// A PGM carries no resolution, so gosseract would say 70 dpi, which
+	// Tesseract takes as "unknown"; user_defined_dpi overrides it.
+	e.client.SetVariable("user_defined_dpi", strconv.Itoa(dpi))
 	if err := e.client.SetImageFromBytes(pgm); err != nil {
 		return nil, fmt.Errorf("tesseract: %w", err)
 	}
