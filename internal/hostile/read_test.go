@@ -296,9 +296,13 @@ func TestCorpus_EachFileEndsAsItMust(t *testing.T) {
 				verdict = "WRONG"
 				t.Errorf("ended %s, want one of %v: %v\n(%s)", outcome, c.Want, err, c.Why)
 			}
+			// Logged, not failed: in process, beside make test's other
+			// packages, wall time says more about the machine's load than
+			// about the file (4.3 s against a 0.5 s page once). The bound
+			// is held in internal/e2e, on the function's own invocations
+			// against a normal page read by the same function.
 			if u.took > limit {
 				verdict = "SLOW"
-				t.Errorf("took %v, over the limit of %v (twice a normal page, at least %v)", u.took.Round(time.Millisecond), limit, timeFloor)
 			}
 			t.Logf("%s in %s: %v", outcome, u, err)
 			table = append(table, fmt.Sprintf("%-36s %-5s %-16s want %-40s %s", c.Name, verdict, outcome, strings.Join(c.Want, ","), u))
