@@ -1,5 +1,7 @@
 // s3ocr browser page: presign, upload straight to S3 with a presigned POST,
-// poll the status with backoff, show text, confidence and line boxes.
+// poll the status with backoff, show text, confidence and line boxes; then
+// download a searchable PDF or ALTO XML, redacted if asked, or erase the
+// upload.
 // Plain JS, no framework and no build step, so the page can be hosted
 // anywhere as three static files.
 'use strict';
@@ -39,8 +41,26 @@ const MESSAGES = {
   unknown_upload: 'The upload is unknown',
   ocr_failed: 'Text recognition failed',
   timeout: 'Reading took too long',
+  crashed: 'Reading this file kept failing',
   not_uploaded: 'The file never arrived',
   unavailable: 'The service is busy; try again shortly',
+};
+
+// Words for the entity types the service finds and can redact, in the
+// order of redact.Types() (internal/redact); the browser test holds this
+// table to it.
+const ENTITY_TYPES = {
+  email: 'E-mail addresses',
+  phone: 'Phone numbers',
+  date: 'Dates',
+  money: 'Amounts',
+  iban: 'IBANs',
+  card: 'Card numbers',
+  pan: 'PAN numbers',
+  aadhaar: 'Aadhaar numbers',
+  driving_licence: 'Driving licence numbers',
+  passport: 'Passport numbers',
+  udyam: 'Udyam numbers',
 };
 
 function describe(err) {
@@ -60,19 +80,59 @@ class APIError extends Error {
   constructor(code, message) { super(message); this.code = code; }
 }
 
-async function call(path, init) {
+// request fetches path from the API and throws an APIError for anything
+// but a success. fetch follows redirects itself: an answer too large for a
+// Lambda response is a 303 to a short-lived link into the bucket.
+async function request(path, init, unreachable = `cannot reach the API at ${api()}`) {
   let res;
   try {
     res = await fetch(api() + path, init);
   } catch (e) {
-    throw new APIError('network', `cannot reach the API at ${api()}`);
+    throw new APIError('network', unreachable);
   }
-  const body = await res.json().catch(() => null);
-  if (!res.ok) {
-    const e = body && body.error;
-    throw new APIError(e ? e.code : `http_${res.status}`, e ? e.message : `HTTP ${res.status}`);
+  if (!res.ok) throw await errorOf(res);
+  return res;
+}
+
+// errorOf reads an error answer: the API's {"error":{code,message}}, or
+// S3's XML when a redirect led to the bucket and the bucket refused.
+async function errorOf(res) {
+  const text = await res.text().catch(() => '');
+  if (res.redirected && new URL(res.url).origin !== new URL(api(), location.href).origin) {
+    const doc = new DOMParser().parseFromString(text, 'application/xml');
+    const code = doc.querySelector('Code')?.textContent || `HTTP ${res.status}`;
+    const message = doc.querySelector('Message')?.textContent || 'no reason given';
+    // The API's links into the bucket last minutes; asking again makes a new one.
+    const hint = res.status === 403 ? ' (the link may have expired; try again)' : '';
+    return new APIError('storage_refused', `the storage refused the download: ${code}: ${message}${hint}`);
   }
-  return body;
+  let e = null;
+  try { e = JSON.parse(text).error; } catch { /* not the API's JSON: a proxy's page, say */ }
+  return new APIError(e ? e.code : `http_${res.status}`, e ? e.message : `HTTP ${res.status}`);
+}
+
+// call returns the API's JSON answer to path (null for 204 No Content).
+async function call(path, init) {
+  const res = await request(path, init);
+  return res.status === 204 ? null : res.json();
+}
+
+// download saves the API's answer to path as filename. fetch and an object
+// URL rather than a link: fetch follows the 303 to the bucket under the
+// page's connect-src (the API and the bucket), and a refusal (not_ready, an
+// expired link) is shown in the row instead of replacing the page.
+async function download(path, filename) {
+  const res = await request(path, { redirect: 'follow' },
+    `cannot fetch from the API at ${api()}, or the storage it redirected to does not allow this page’s origin`);
+  saveBlob(await res.blob(), filename);
+}
+
+function saveBlob(blob, filename) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
 async function loadInfo() {
@@ -128,7 +188,7 @@ async function processFile(file) {
     if (status.status === 'failed') throw new APIError(status.error.code, status.error.message);
     showResult(row, file, status);
   } catch (e) {
-    row.fail(e instanceof APIError ? e : new APIError('internal', String(e)));
+    row.fail(asAPIError(e));
   }
 }
 
@@ -200,15 +260,89 @@ function showResult(row, file, status) {
     e.target.textContent = 'Copied';
   };
   $('.json', li).onclick = () => {
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(new Blob([JSON.stringify(status, null, 2)], { type: 'application/json' }));
-    a.download = `${file.name.replace(/\.[^.]+$/, '')}.ocr.json`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    saveBlob(new Blob([JSON.stringify(status, null, 2)], { type: 'application/json' }), `${file.name.replace(/\.[^.]+$/, '')}.ocr.json`);
   };
   drawPage(li, file, r.pages[0]);
+  showExports(li, file, status);
   $('.result', li).hidden = false;
 }
+
+// The downloads the service renders (searchable PDF, ALTO XML), with a
+// checkbox per entity type found in the result to redact in them, and the
+// erasure of the upload. Downloads are named after the file with the
+// format's suffix appended (scan.png.pdf), as the command line names them.
+function showExports(li, file, status) {
+  const id = status.uploadId;
+  const counts = new Map();
+  for (const e of status.result.entities || []) counts.set(e.type, (counts.get(e.type) || 0) + 1);
+  const known = Object.keys(ENTITY_TYPES);
+  const found = [...counts.keys()].sort((a, b) => (known.indexOf(a) + 1 || 99) - (known.indexOf(b) + 1 || 99));
+  const types = $('.types', li);
+  for (const type of found) {
+    const label = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.value = type;
+    label.append(box, ` ${ENTITY_TYPES[type] || type} (${counts.get(type)})`);
+    types.append(label);
+  }
+  $('.none', li).hidden = found.length > 0;
+  const redact = () => [...types.querySelectorAll('input:checked')].map((b) => b.value);
+
+  const state = $('.export-state', li);
+  const show = (text, bad = false) => { state.textContent = text; state.classList.toggle('bad', bad); };
+  const offer = (button, format, suffix, what) => {
+    button.onclick = async () => {
+      const chosen = redact();
+      const query = `?format=${format}` + (chosen.length ? `&redact=${chosen.join(',')}` : '');
+      button.disabled = true;
+      show(`Preparing the ${what}…`);
+      try {
+        await download(`/uploads/${encodeURIComponent(id)}${query}`, file.name + suffix);
+        show('');
+      } catch (e) {
+        show(`The ${what} could not be downloaded: ${describe(asAPIError(e))}`, true);
+      } finally {
+        button.disabled = false;
+      }
+    };
+  };
+  offer($('.pdf', li), 'pdf', '.pdf', 'searchable PDF');
+  offer($('.alto', li), 'alto', '.alto.xml', 'ALTO XML');
+
+  // Erasure cannot be undone, so the first click asks and the second, within
+  // a few seconds, erases.
+  const del = $('.delete', li);
+  let armed = null;
+  const disarm = () => { armed = null; del.textContent = 'Delete'; del.classList.remove('armed'); };
+  del.onclick = async () => {
+    if (!armed) {
+      del.textContent = 'Delete for good?';
+      del.classList.add('armed');
+      armed = setTimeout(disarm, 5000);
+      return;
+    }
+    clearTimeout(armed);
+    del.disabled = true;
+    show('Deleting…');
+    try {
+      await call(`/uploads/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    } catch (e) {
+      // not_found: expired or erased elsewhere; gone either way.
+      if (!(e instanceof APIError && e.code === 'not_found')) {
+        show(`The upload could not be deleted: ${describe(asAPIError(e))}`, true);
+        del.disabled = false;
+        disarm();
+        return;
+      }
+    }
+    const img = $('.page img', li);
+    if (img && img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
+    li.remove();
+  };
+}
+
+const asAPIError = (e) => (e instanceof APIError ? e : new APIError('internal', String(e)));
 
 // The first page's image with its lines boxed. Browsers show PNG, JPEG,
 // GIF, WebP and BMP themselves (with EXIF orientation applied, as the

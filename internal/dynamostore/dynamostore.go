@@ -116,6 +116,7 @@ type resultItem struct {
 	UpdatedAt  time.Time       `dynamodbav:"updatedAt,omitempty"`
 	ExpiresAt  int64           `dynamodbav:"expiresAt,omitempty"` // epoch seconds; 0: never
 	Waiters    []string        `dynamodbav:"waiters,stringset,omitempty"`
+	Takeovers  int             `dynamodbav:"takeovers,omitempty"`
 }
 
 // The codec reads the json tag key as well as dynamodbav, so the domain types
@@ -341,7 +342,7 @@ func newResultItem(rec *ocr.ResultRecord) resultItem {
 		PK: resultPrefix + rec.Key, Kind: "result", Key: rec.Key, State: rec.State, Owner: rec.Owner,
 		LeaseUntil: epochMillis(rec.LeaseUntil), Document: rec.Document, Result: rec.Result,
 		ObjectKey: rec.ObjectKey, CreatedAt: rec.CreatedAt.UTC(), UpdatedAt: rec.UpdatedAt.UTC(),
-		ExpiresAt: epochSeconds(rec.ExpiresAt),
+		ExpiresAt: epochSeconds(rec.ExpiresAt), Takeovers: rec.Takeovers,
 	}
 	if rec.Error != nil {
 		it.Error = &ocr.Error{Code: rec.Error.Code, Message: rec.Error.Message}
@@ -354,6 +355,7 @@ func (it *resultItem) record() *ocr.ResultRecord {
 		Key: it.Key, State: it.State, Owner: it.Owner, LeaseUntil: fromEpochMillis(it.LeaseUntil),
 		Document: it.Document, Result: it.Result, ObjectKey: it.ObjectKey, Error: it.Error,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, ExpiresAt: fromEpochSeconds(it.ExpiresAt),
+		Takeovers: it.Takeovers,
 	}
 }
 
@@ -383,7 +385,8 @@ func (s *Store) ClaimResult(ctx context.Context, rec *ocr.ResultRecord, now time
 	}
 	for range claimAttempts {
 		at := s.now()
-		_, err = s.c.PutItem(ctx, &dynamodb.PutItemInput{
+		var out *dynamodb.PutItemOutput
+		out, err = s.c.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: &s.table,
 			Item:      item,
 			// Free, expired, or processing under a lease that has ended.
@@ -395,9 +398,12 @@ func (s *Store) ClaimResult(ctx context.Context, rec *ocr.ResultRecord, now time
 			// DynamoDB returns the item that failed the condition, read
 			// atomically with the check. dynalite ignores this parameter.
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			// The record replaced, if any: a lapsed claim's waiters and
+			// takeovers are carried over below.
+			ReturnValues: types.ReturnValueAllOld,
 		})
 		if err == nil {
-			return true, nil, nil
+			return true, nil, s.carryOver(ctx, rec, out.Attributes, at)
 		}
 		var ccf *types.ConditionalCheckFailedException
 		if !errors.As(err, &ccf) {
@@ -421,6 +427,44 @@ func (s *Store) ClaimResult(ctx context.Context, rec *ocr.ResultRecord, now time
 		}
 	}
 	return false, nil, fmt.Errorf("dynamodb: claim result %s: the record it lost to changed %d times in a row", rec.Key, claimAttempts)
+}
+
+// carryOver keeps what a claim just taken over from a lapsed one must not
+// lose: the uploads that waited on it (their completion is this claim's to
+// give now) and the count of workers that died holding it. The put cannot
+// do it, as it learns the old record only by replacing it; the update adds
+// to what waiters may have been added since, so none is lost either way.
+func (s *Store) carryOver(ctx context.Context, rec *ocr.ResultRecord, old map[string]types.AttributeValue, at time.Time) error {
+	if len(old) == 0 {
+		return nil
+	}
+	var prev resultItem
+	if ok, err := decodeLive(old, &prev, at); err != nil || !ok || prev.State != ocr.ResultProcessing {
+		return err // replaced an expired or finished record: nothing to carry
+	}
+	rec.Takeovers = prev.Takeovers + 1
+	update := "SET takeovers = :n"
+	values := map[string]types.AttributeValue{":n": num(int64(rec.Takeovers)), ":owner": str(rec.Owner)}
+	if len(prev.Waiters) > 0 {
+		update += " ADD waiters :w"
+		values[":w"] = &types.AttributeValueMemberSS{Value: prev.Waiters}
+	}
+	_, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(resultPrefix + rec.Key),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("#owner = :owner"),
+		ExpressionAttributeNames:  map[string]string{"#owner": "owner"},
+		ExpressionAttributeValues: values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // taken over again already: the next holder carries on
+	}
+	if err != nil {
+		return fmt.Errorf("dynamodb: carry over claim %s: %w", rec.Key, err)
+	}
+	return nil
 }
 
 // AddWaiter implements ocr.Store: ADD to a string set is idempotent, and the

@@ -119,14 +119,17 @@ func (s *Store) Result(_ context.Context, key string) (*ocr.ResultRecord, error)
 func (s *Store) ClaimResult(_ context.Context, rec *ocr.ResultRecord, now time.Time) (bool, *ocr.ResultRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var waiters []string
 	if it, ok := s.results[rec.Key]; ok && !s.expired(it.rec.ExpiresAt) {
 		takeover := it.rec.State == ocr.ResultProcessing && it.rec.LeaseUntil.Before(now)
 		if !takeover {
 			cur := cloneRecord(it.rec)
 			return false, &cur, nil
 		}
+		rec.Takeovers = it.rec.Takeovers + 1
+		waiters = it.waiters
 	}
-	s.results[rec.Key] = resultItem{rec: cloneRecord(*rec)}
+	s.results[rec.Key] = resultItem{rec: cloneRecord(*rec), waiters: waiters}
 	return true, nil, nil
 }
 

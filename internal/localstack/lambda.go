@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -301,6 +302,22 @@ func (l *Lambda) Stats(name string) Stats {
 	s.Reports = append([]Report(nil), s.Reports...)
 	s.Containers = fn.pool.Containers()
 	return s
+}
+
+// KillBusy ends, with SIGKILL to its whole process group, every container
+// of the function that is running an invocation now, as a machine failure
+// or the kernel's OOM killer would: the invocation ends without a word and,
+// for an asynchronous event, is retried. It returns how many it killed.
+func (l *Lambda) KillBusy(name string) (int, error) {
+	fn, _, err := l.function(name)
+	if err != nil {
+		return 0, err
+	}
+	pids := fn.pool.Busy()
+	for _, pid := range pids {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	return len(pids), nil
 }
 
 // Close stops the service, kills running invocations and drops queued

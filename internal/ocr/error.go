@@ -35,6 +35,7 @@ const (
 	ENOTUPLOADED    = "not_uploaded"
 	EOBJECTNOTFOUND = "object_not_found"
 	ETOOCOMPLEX     = "too_complex"
+	ECRASHED        = "crashed"
 )
 
 // Cause says whose fault a failure is, which decides what is done with it.
@@ -95,6 +96,7 @@ var Codes = []CodeInfo{
 	{ETOOCOMPLEX, http.StatusUnprocessableEntity, CauseContent, "a page needs more memory, CPU time or output than a reader is allowed"},
 	{EOCRFAILED, http.StatusUnprocessableEntity, CauseContent, "the engine could not read a valid image"},
 	{ETIMEOUT, http.StatusUnprocessableEntity, CauseUpload, "reading ran out of time"},
+	{ECRASHED, http.StatusUnprocessableEntity, CauseUpload, "reading the file ended the function twice (out of memory, at its timeout, or a crash)"},
 	{EOBJECTNOTFOUND, http.StatusUnprocessableEntity, CauseUpload, "the uploaded object is gone before it was read"},
 	{ENOTUPLOADED, http.StatusUnprocessableEntity, CauseUpload, "no file arrived before the presigned POST expired"},
 	{EMISSINGUPLOAD, http.StatusUnprocessableEntity, CauseUpload, "an object arrived for an upload id with no record"},

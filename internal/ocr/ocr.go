@@ -166,7 +166,11 @@ type ResultRecord struct {
 	Result     *Result // inline result, when it fits in a store item
 	ObjectKey  string  // object holding the result JSON, when it did not fit
 	Error      *Error  // when State is failed
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	ExpiresAt  time.Time // TTL; a record past it does not exist
+	// Takeovers counts the claims taken over from a worker whose lease had
+	// lapsed: each is a worker that died reading this content (killed out
+	// of memory, at its timeout, or crashed) without a word.
+	Takeovers int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ExpiresAt time.Time // TTL; a record past it does not exist
 }

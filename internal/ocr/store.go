@@ -32,7 +32,9 @@ type Store interface {
 	// ClaimResult stores rec (State processing, Owner and LeaseUntil set) if
 	// no live record has its key, or the live one is processing with a lease
 	// that ended before now. It returns false and the current record when
-	// someone else holds it or it is already finished.
+	// someone else holds it or it is already finished. Taking over a lapsed
+	// claim keeps the uploads that waited on it and sets rec.Takeovers (and
+	// the stored record's) to the lapsed claim's plus one.
 	ClaimResult(ctx context.Context, rec *ResultRecord, now time.Time) (bool, *ResultRecord, error)
 
 	// AddWaiter records that the upload waits for the result, if the record

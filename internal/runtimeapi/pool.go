@@ -3,6 +3,7 @@ package runtimeapi
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 )
 
@@ -128,4 +129,19 @@ func (p *Pool) Close() error {
 		errs = append(errs, f.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// Busy returns the process ids of the containers running an invocation now,
+// for fault tests that kill one mid-event.
+func (p *Pool) Busy() []int {
+	p.init()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pids []int
+	for f := range p.all {
+		if pid := f.PID(); pid != 0 && !slices.Contains(p.idle, f) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

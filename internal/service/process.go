@@ -153,6 +153,15 @@ func (p *Processor) process(ctx context.Context, key string, rep *Report) (Outco
 	if !won {
 		return p.follow(ctx, log, rep, u, doc, cur)
 	}
+	if claim.Takeovers >= maxTakeovers {
+		// Two workers died reading these bytes without a word (killed out
+		// of memory or at their timeout, or crashed): a third would too,
+		// and Lambda's retries would end in the dead-letter queue with the
+		// upload left processing. Fail it, and those waiting, with a code.
+		log.ErrorContext(ctx, "workers died reading this content; giving up", "takeovers", claim.Takeovers)
+		return p.giveUp(ctx, log, rep, u, claim, ocr.Errorf(ocr.ECRASHED,
+			"reading this file ended the function %d times (out of memory, at its timeout, or in a crash); it is not tried again", claim.Takeovers))
+	}
 	return p.run(ctx, log, rep, u, doc, claim, data)
 }
 
@@ -239,6 +248,32 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 		log.WarnContext(ctx, "claim lost before the result was stored")
 		return p.wait(ctx, log, rep, u, doc, claim.Key)
 	}
+	if err != nil {
+		p.release(ctx, log, claim)
+		return "", err
+	}
+	outcome := p.finish(ctx, log, rep, u.ID, &final, false)
+	for _, w := range waiters {
+		if w != u.ID {
+			p.finish(ctx, log.With("waiter", w), nil, w, &final, true)
+		}
+	}
+	return outcome, nil
+}
+
+// maxTakeovers is how many dead workers a content may have before it is
+// given up on: Lambda tries an asynchronous event three times, so the
+// third worker to find the work abandoned is the last there will be.
+const maxTakeovers = 2
+
+// giveUp finishes a claim this upload holds as failed with cause, and the
+// uploads waiting on it with it; the record expires at once (the cause is
+// not known to be the content's).
+func (p *Processor) giveUp(ctx context.Context, log *slog.Logger, rep *Report, u *ocr.Upload, claim *ocr.ResultRecord, cause *ocr.Error) (Outcome, error) {
+	final := *claim
+	final.State, final.Error, final.LeaseUntil = ocr.ResultFailed, cause, time.Time{}
+	final.UpdatedAt, final.ExpiresAt = p.Now(), p.Now()
+	waiters, err := p.Store.CompleteResult(ctx, &final)
 	if err != nil {
 		p.release(ctx, log, claim)
 		return "", err

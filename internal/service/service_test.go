@@ -765,3 +765,42 @@ func TestProcess_ProgressIsShownWhileAMultiPageDocumentIsRead(t *testing.T) {
 		t.Fatalf("after: %s progress %+v", st.Status, st.Progress)
 	}
 }
+
+func TestProcess_ContentWhoseWorkersDiedTwiceFailsWithCrashedAndSoDoItsWaiters(t *testing.T) {
+	e := newEnv(t)
+	content := pngBytes(t, 60, 30, 255)
+	waiter := e.upload(t, "image/png", content)
+	id := e.upload(t, "image/png", content)
+	// A worker claimed the content and died; the waiter waits on it.
+	now := e.clock.Now()
+	e.plantClaim(t, content, "died-once")
+	if got := e.process(t, waiter); got != service.OutcomeWaiting {
+		t.Fatalf("outcome under a live claim = %s, want waiting", got)
+	}
+	// The next worker takes over after the lease and dies too.
+	now = now.Add(2 * time.Minute)
+	e.clock.Set(now)
+	key := ocr.Options{Languages: []string{"eng"}}.ResultKey(sha256Hex(content), "1")
+	second := &ocr.ResultRecord{Key: key, State: ocr.ResultProcessing, Owner: "died-twice", LeaseUntil: now.Add(e.proc.Lease), ExpiresAt: now.Add(time.Hour)}
+	if ok, _, err := e.store.ClaimResult(ctx, second, now); !ok || err != nil || second.Takeovers != 1 {
+		t.Fatalf("second claim: %v %v, %d takeovers", ok, err, second.Takeovers)
+	}
+	// The third reads nothing: it fails the upload, and the waiter, clearly.
+	e.clock.Set(now.Add(2 * time.Minute))
+	if got := e.process(t, id); got != service.OutcomeFailed {
+		t.Fatalf("outcome after two dead workers = %s, want failed", got)
+	}
+	for _, u := range []string{id, waiter} {
+		if st := e.get(t, u); st.Status != ocr.StatusFailed || st.Error.Code != ocr.ECRASHED {
+			t.Fatalf("upload %s = %s %+v, want failed crashed", u, st.Status, st.Error)
+		}
+	}
+	if n := e.engine.runs.Load(); n != 0 {
+		t.Fatalf("the engine read the content %d times", n)
+	}
+	// Not kept as the content's result: a later upload is read again.
+	e.clock.Set(now.Add(5 * time.Minute))
+	if got := e.process(t, e.upload(t, "image/png", content)); got != service.OutcomeProcessed {
+		t.Fatalf("a later upload of the same bytes = %s, want processed", got)
+	}
+}

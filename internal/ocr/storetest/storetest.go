@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ClaimOfExpiredResultSucceeds", testClaimExpired},
 		{"ConcurrentClaimsOneWinner", testConcurrentClaims},
 		{"WaitersReturnedOnComplete", testWaiters},
+		{"TakeoverKeepsWaitersAndCountsDeadWorkers", testTakeover},
 		{"CompleteByLostOwnerFails", testCompleteLost},
 		{"ResultRoundTrip", testResultRoundTrip},
 		{"FailedResultKeepsError", testFailedResult},
@@ -316,6 +317,41 @@ func testWaiters(t *testing.T, s ocr.Store, _ *Clock) {
 	}
 	if ok, err := s.AddWaiter(ctx, "k", "w3"); err != nil || ok {
 		t.Fatalf("AddWaiter(done) = %v, %v; want false", ok, err)
+	}
+}
+
+func testTakeover(t *testing.T, s ocr.Store, c *Clock) {
+	first := claim("k", "a", t0)
+	mustClaim(t, s, first, t0, true)
+	if first.Takeovers != 0 {
+		t.Fatalf("a fresh claim counts %d takeovers", first.Takeovers)
+	}
+	for _, w := range []string{"w1", "w2"} {
+		if ok, err := s.AddWaiter(ctx, "k", w); err != nil || !ok {
+			t.Fatalf("AddWaiter(%s) = %v, %v", w, ok, err)
+		}
+	}
+	// a dies; b takes over after the lease, then dies too; c takes over.
+	now := t0
+	for i, owner := range []string{"b", "c"} {
+		now = now.Add(2 * time.Minute)
+		c.Set(now)
+		rec := claim("k", owner, now)
+		mustClaim(t, s, rec, now, true)
+		if rec.Takeovers != i+1 {
+			t.Fatalf("claim by %s counts %d takeovers, want %d", owner, rec.Takeovers, i+1)
+		}
+		if r, err := s.Result(ctx, "k"); err != nil || r.Takeovers != i+1 || r.Owner != owner {
+			t.Fatalf("stored after takeover by %s: %+v, %v", owner, r, err)
+		}
+	}
+	if ok, err := s.AddWaiter(ctx, "k", "w3"); err != nil || !ok {
+		t.Fatalf("AddWaiter(w3) = %v, %v", ok, err)
+	}
+	got := mustComplete(t, s, done("k", "c", now))
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"w1", "w2", "w3"}) {
+		t.Fatalf("waiters after two takeovers = %v, want [w1 w2 w3]: the uploads that waited before were lost", got)
 	}
 }
 
