@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/s3ocr/s3ocr/internal/localstack"
+	"github.com/s3ocr/s3ocr/internal/redact"
 	"github.com/s3ocr/s3ocr/internal/service"
 	"github.com/s3ocr/s3ocr/internal/wordmatch"
 )
@@ -31,7 +33,26 @@ type pageReport struct {
 		ImageLoaded                                       bool
 	} `json:"image"`
 	TooLarge struct{ Classes, State, Error string } `json:"tooLarge"`
+
+	// APIStatus is the API's status of the document's upload, read before
+	// the page deleted it.
+	APIStatus     service.UploadStatus `json:"apiStatus"`
+	RedactOffered []string             `json:"redactOffered"` // the entity types with a checkbox
+	PDF           download             `json:"pdf"`
+	ALTO          download             `json:"alto"`
+	ExportState   string               `json:"exportState"`
+	DeleteAsks    string               `json:"deleteAsks"` // the Delete button after one click
+	Deleted       struct {
+		Error  string // what the row says when the deletion failed
+		Rows   int    // rows left on the page
+		Status int    // GET /uploads/{id} afterwards
+	} `json:"deleted"`
 }
+
+// download is a file the page saved: the query it asked the API with, the
+// name it gave the file and where the test's browser put it, or the
+// refusal the row showed instead.
+type download struct{ Query, Filename, Path, Error string }
 
 // browserTools finds node, Chromium and playwright-core, or skips (fails
 // under S3OCR_REQUIRE_TOOLS=1, as in make test, where make tools installed
@@ -66,8 +87,10 @@ func browserTools(t *testing.T, root string) (node, chromium string) {
 // TestBrowser_PageUploadsReadsAndRefuses drives web/ in headless Chromium:
 // a real document goes through the file picker, the presigned POST and the
 // polling, and its text, confidence and line boxes appear; a file over the
-// limit is refused in words. The screenshot goes to S3OCR_SCREENSHOT when
-// set (make screenshot writes docs/screenshot.png that way).
+// limit is refused in words. Then the document's searchable PDF, redacted
+// of the first entity type offered, and its ALTO XML are downloaded, and
+// the upload is deleted. The screenshot goes to S3OCR_SCREENSHOT when set
+// (make screenshot writes docs/screenshot.png that way).
 func TestBrowser_PageUploadsReadsAndRefuses(t *testing.T) {
 	root, err := localstack.ModuleRoot()
 	if err != nil {
@@ -97,7 +120,7 @@ func TestBrowser_PageUploadsReadsAndRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(node, filepath.Join(root, "web", "test", "browser.mjs"),
-		stack.APIURL+"/", image, fmt.Sprint(info.Limits.MaxUploadBytes+1), shot)
+		stack.APIURL+"/", image, fmt.Sprint(info.Limits.MaxUploadBytes+1), shot, t.TempDir())
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	var stderr strings.Builder
@@ -110,7 +133,9 @@ func TestBrowser_PageUploadsReadsAndRefuses(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("browser.mjs printed %q: %v", out, err)
 	}
-	t.Logf("page: %+v", got)
+	shown := got
+	shown.APIStatus = service.UploadStatus{UploadID: got.APIStatus.UploadID, Status: got.APIStatus.Status} // the result is long
+	t.Logf("page: %+v", shown)
 
 	if len(got.Console) > 0 {
 		t.Errorf("page logged errors: %q", got.Console)
@@ -131,8 +156,8 @@ func TestBrowser_PageUploadsReadsAndRefuses(t *testing.T) {
 	if img.Progress != 100 {
 		t.Errorf("upload progress bar at %d%%, want 100", img.Progress)
 	}
-	_, st, _ := getStatus(t, img.UploadID)
-	if st.Status != "done" || st.Result == nil {
+	st := got.APIStatus
+	if st.UploadID != img.UploadID || st.Status != "done" || st.Result == nil {
 		t.Fatalf("API status for the page's upload %s: %+v", img.UploadID, st)
 	}
 	if img.Text != st.Result.Text {
@@ -165,6 +190,102 @@ func TestBrowser_PageUploadsReadsAndRefuses(t *testing.T) {
 	}
 	if !isPNG(shot) {
 		t.Errorf("no screenshot at %s", shot)
+	}
+
+	checkDownloads(t, got, filepath.Base(image))
+
+	// Deleted: the row is gone (the refused file's stays), and so is the upload.
+	if got.DeleteAsks != "Delete for good?" {
+		t.Errorf("after one click the Delete button says %q, want it to ask", got.DeleteAsks)
+	}
+	if d := got.Deleted; d.Error != "" || d.Rows != 1 || d.Status != http.StatusNotFound {
+		t.Errorf("after Delete: the row says %q, %d rows, GET status %d; want the row gone, 1 row left and 404", d.Error, d.Rows, d.Status)
+	}
+	if status, _, body := getStatus(t, img.UploadID); status != http.StatusNotFound {
+		t.Errorf("GET /uploads/%s after the page deleted it = %d %.200s", img.UploadID, status, body)
+	}
+}
+
+// checkDownloads holds the page's downloads to the API's result: a PDF
+// named after the file, redacted of the first entity type offered, and
+// ALTO XML; the redaction choice offers the types the result has.
+func checkDownloads(t *testing.T, got pageReport, name string) {
+	t.Helper()
+	var found []string
+	for _, e := range got.APIStatus.Result.Entities {
+		found = append(found, e.Type)
+	}
+	var want []string
+	for _, typ := range redact.Types() {
+		if slices.Contains(found, typ) {
+			want = append(want, typ)
+		}
+	}
+	if !slices.Equal(got.RedactOffered, want) {
+		t.Errorf("redaction offers %q, the result has entities of types %q", got.RedactOffered, want)
+	}
+	if got.ExportState != "" {
+		t.Errorf("the row says %q after its downloads", got.ExportState)
+	}
+
+	pdf := got.PDF
+	if pdf.Error != "" {
+		t.Fatalf("Download searchable PDF (%s): the row says %q", pdf.Query, pdf.Error)
+	}
+	if pdf.Filename != name+".pdf" || !strings.Contains(pdf.Query, "format=pdf") {
+		t.Errorf("PDF saved as %q from ?%s, want %s.pdf", pdf.Filename, pdf.Query, name)
+	}
+	head, err := os.ReadFile(pdf.Path)
+	if err != nil || !strings.HasPrefix(string(head), "%PDF-") {
+		t.Fatalf("the downloaded PDF starts %q (%v), not %%PDF-", head[:min(len(head), 16)], err)
+	}
+	if len(want) > 0 {
+		redacted := want[0]
+		if !strings.Contains(pdf.Query, "redact="+redacted) {
+			t.Errorf("the PDF was asked for with ?%s, not redact=%s as ticked", pdf.Query, redacted)
+		}
+		if text, err := exec.Command("pdftotext", pdf.Path, "-").Output(); err == nil {
+			for _, e := range got.APIStatus.Result.Entities {
+				if e.Type == redacted && strings.Contains(string(text), e.Text) {
+					t.Errorf("the redacted PDF's text layer still holds the %s %q", e.Type, e.Text)
+				}
+			}
+		} else {
+			t.Logf("the PDF's text layer not checked: pdftotext: %v", err)
+		}
+	}
+
+	alto := got.ALTO
+	if alto.Error != "" {
+		t.Fatalf("Download ALTO (%s): the row says %q", alto.Query, alto.Error)
+	}
+	body, err := os.ReadFile(alto.Path)
+	if alto.Filename != name+".alto.xml" || err != nil || !strings.Contains(string(body), "http://www.loc.gov/standards/alto/ns-v4#") {
+		t.Errorf("ALTO saved as %q (%v), want %s.alto.xml in the v4 namespace:\n%.300s", alto.Filename, err, name, body)
+	}
+}
+
+// TestBrowser_EntityTypesHaveWords holds the page's words for the entity
+// types to the types the service redacts, in its order.
+func TestBrowser_EntityTypesHaveWords(t *testing.T) {
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(filepath.Join(root, "web", "app.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile(`(?s)const ENTITY_TYPES = \{(.*?)\n\};`).FindSubmatch(js)
+	if block == nil {
+		t.Fatal("web/app.js has no ENTITY_TYPES table")
+	}
+	var keys []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*([a-z_]+):`).FindAllSubmatch(block[1], -1) {
+		keys = append(keys, string(m[1]))
+	}
+	if want := redact.Types(); !slices.Equal(keys, want) {
+		t.Errorf("web/app.js ENTITY_TYPES has %q, want redact.Types() %q", keys, want)
 	}
 }
 

@@ -2,16 +2,21 @@
 // stack (internal/e2e/browser_test.go starts the stack and this script, and
 // asserts on what it prints).
 //
-//   node web/test/browser.mjs BASE_URL IMAGE TOO_LARGE_BYTES SCREENSHOT
+//   node web/test/browser.mjs BASE_URL IMAGE TOO_LARGE_BYTES SCREENSHOT DOWNLOADS
 //
 // It uploads IMAGE through the file picker and waits for its row to finish,
 // then offers a file of TOO_LARGE_BYTES and waits for the refusal, then
-// saves a screenshot. It prints one JSON object: what the page showed.
+// saves a screenshot. Then, on IMAGE's row, it ticks the first entity type
+// offered for redaction, downloads the searchable PDF and the ALTO XML into
+// the directory DOWNLOADS, and deletes the upload. It prints one JSON
+// object: what the page showed, and the API's status of the upload read
+// before the page deleted it.
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [base, image, tooLargeBytes, screenshot] = process.argv.slice(2);
-if (!screenshot) {
-  console.error('usage: browser.mjs BASE_URL IMAGE TOO_LARGE_BYTES SCREENSHOT');
+const [base, image, tooLargeBytes, screenshot, downloads] = process.argv.slice(2);
+if (!downloads) {
+  console.error('usage: browser.mjs BASE_URL IMAGE TOO_LARGE_BYTES SCREENSHOT DOWNLOADS');
   process.exit(2);
 }
 
@@ -26,7 +31,7 @@ const browser = await chromium.launch({
 // failed request: those are listed in failedRequests instead.
 const out = { console: [], failedRequests: [] };
 try {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 1100 }, deviceScaleFactor: 1 });
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1100 }, deviceScaleFactor: 1, acceptDownloads: true });
   const page = await context.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) out.console.push(m.text());
@@ -74,6 +79,50 @@ try {
   }));
 
   await page.screenshot({ path: screenshot, fullPage: true });
+
+  // Downloads and erasure on the document's row, after the screenshot so
+  // that the picture shows the row. The API's status is read first (by
+  // node, not the page), for the test to compare the page with.
+  const doc = page.locator('.file.done');
+  const id = out.image.uploadId;
+  const statusURL = new URL(`uploads/${id}`, base);
+  out.apiStatus = await (await fetch(statusURL)).json();
+  const boxes = doc.locator('.types input');
+  out.redactOffered = await boxes.evaluateAll((bs) => bs.map((b) => b.value));
+  if (out.redactOffered.length > 0) await boxes.first().check();
+  // A download, or the refusal the row shows instead (both promises settle
+  // quietly once the browser closes, whichever lost).
+  const save = async (button, format) => {
+    const asked = page.waitForRequest((r) => r.url().includes(`format=${format}`));
+    const downloaded = page.waitForEvent('download').catch(() => null);
+    const refused = doc.locator('.export-state.bad').waitFor().then(() => null, () => null);
+    await doc.locator(button).click();
+    const dl = await Promise.race([downloaded, refused]);
+    const query = new URL((await asked).url()).search;
+    if (!dl) return { query, error: await doc.locator('.export-state').textContent() };
+    const path = join(downloads, dl.suggestedFilename());
+    await dl.saveAs(path);
+    return { query, filename: dl.suggestedFilename(), path };
+  };
+  out.pdf = await save('button.pdf', 'pdf');
+  out.alto = await save('button.alto', 'alto');
+  out.exportState = await doc.locator('.export-state').textContent();
+
+  // Delete asks first, then erases and removes the row.
+  await doc.locator('button.delete').click();
+  out.deleteAsks = await doc.locator('button.delete').textContent();
+  await doc.locator('button.delete').click();
+  const gone = await page.waitForFunction((id) => {
+    const li = document.querySelector(`.file[data-upload-id="${id}"]`);
+    if (!li) return { error: '' };
+    const state = li.querySelector('.export-state.bad');
+    return state && { error: state.textContent };
+  }, id);
+  out.deleted = {
+    ...(await gone.jsonValue()),
+    rows: await page.locator('.file').count(),
+    status: (await fetch(statusURL)).status,
+  };
 } finally {
   await browser.close();
 }
