@@ -41,6 +41,7 @@ const MESSAGES = {
   unknown_upload: 'The upload is unknown',
   ocr_failed: 'Text recognition failed',
   timeout: 'Reading took too long',
+  crashed: 'Reading this file kept failing',
   not_uploaded: 'The file never arrived',
   unavailable: 'The service is busy; try again shortly',
 };
