@@ -1,6 +1,8 @@
 // Command s3ocr reads documents through an s3ocr API from the command line:
 //
 //	s3ocr ocr scan.png invoice.pdf --lang eng,deu --format json
+//	s3ocr ocr scan.png --format pdf --redact email,iban   # writes scan.png.pdf
+//	s3ocr delete UPLOAD_ID
 //
 // See internal/cli for the commands and flags.
 package main
