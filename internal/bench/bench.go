@@ -58,6 +58,7 @@ var Plan = []Run{
 	{Name: "deployed", Pkg: "internal/portable", Bench: "^(BenchmarkDeployedPage|BenchmarkColdStart)$", Benchtime: "5x", Threads: "1"},
 	{Name: "store", Bench: "^(BenchmarkDuplicate|BenchmarkStatus|BenchmarkStatusThroughput)$", Benchtime: "1s", Threads: "1"},
 	{Name: "memory", Bench: "^BenchmarkMemory$", Benchtime: "1x", Threads: "1"},
+	{Name: "searchpdf", Pkg: "internal/searchpdf", Bench: "^(BenchmarkSearchablePDF|BenchmarkSearchablePDFMemory)$", Benchtime: "5x", Threads: "1"},
 	{Name: "threads-1cpu-limit1", Bench: "^BenchmarkEngine$", Benchtime: "2x", CPUs: 1, Threads: "1"},
 	{Name: "threads-1cpu-default", Bench: "^BenchmarkEngine$", Benchtime: "1x", CPUs: 1},
 	{Name: "threads-2cpu-limit1", Bench: "^BenchmarkEngine$", Benchtime: "2x", CPUs: 2, Threads: "1"},

@@ -105,67 +105,13 @@ func TestWrite_MemoryIsFlatInPages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders 56 pages")
 	}
-	files := a4Files(t)
-	page := read(t, "a4.png", files["png"]).Pages[0]
-	dir := t.TempDir()
-	var tif bytes.Buffer
-	if err := tiff.Encode(&tif, a4(), &tiff.Options{Compression: tiff.Deflate}); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"page.tif", tif.Bytes()}, {"page.pdf", files["pdf"]}} {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// n copies of the page, made by the tools people use: tiffcp and qpdf.
-	document := func(kind string, n int) []byte {
-		out := filepath.Join(dir, fmt.Sprintf("%d.%s", n, kind))
-		var cmd *exec.Cmd
-		if kind == "tif" {
-			cmd = exec.Command("tiffcp", append(slicesRepeat("page.tif", n), out)...)
-		} else {
-			args := []string{"--empty", "--pages"}
-			for range n {
-				args = append(args, "page.pdf", "1")
-			}
-			cmd = exec.Command("qpdf", append(args, "--", out)...)
-		}
-		cmd.Dir = dir
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", cmd.Args[:3], err, b)
-		}
-		b, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	docs := newManyPages(t)
 	for _, kind := range []string{"tif", "pdf"} {
 		var peaks [2]uint64
 		for k, n := range []int{4, 24} {
-			data := document(kind, n)
-			r := &ocr.Result{}
-			for i := range n {
-				p := page
-				p.Number = i + 1
-				r.Pages = append(r.Pages, p)
-			}
-			// A redacted page every ten: a PDF's are rendered and embedded.
-			redact := map[int][]ocr.BBox{}
-			for i := 1; i <= n; i += 10 {
-				redact[i] = []ocr.BBox{page.Lines[0].Words[0].BBox}
-			}
-			var out countingWriter
-			peaks[k] = peakHeap(t, func() error {
-				return Write(context.Background(), &out, data, imaging.Sniff(data), r, Options{Redact: redact})
-			})
-			t.Logf("%s, %d pages: %.1f MB of PDF, peak heap %.1f MB above the start", kind, n, float64(out.n)/1e6, float64(peaks[k])/1e6)
-			if out.n == 0 {
-				t.Fatal("nothing written")
-			}
+			var size int64
+			peaks[k], size = docs.render(t, kind, n)
+			t.Logf("%s, %d pages: %.1f MB of PDF, peak heap %.1f MB above the start", kind, n, float64(size)/1e6, float64(peaks[k])/1e6)
 		}
 		// Holding every page would add 20 pages' images, 174 MB. What is
 		// allowed is three images (26 MB): the sampling's own noise is one,
@@ -179,6 +125,100 @@ func TestWrite_MemoryIsFlatInPages(t *testing.T) {
 			t.Errorf("%s: peak heap %.1f MB for 24 pages, %.1f MB for 4: it grows with pages", kind, float64(peaks[1])/1e6, float64(peaks[0])/1e6)
 		}
 	}
+}
+
+// BenchmarkSearchablePDFMemory is make bench's figure for issue 16: the Go
+// heap's peak while a searchable PDF of 1 and of 50 A4 pages is written, as
+// a multi-page TIFF and as a scanned PDF, a page in ten redacted.
+func BenchmarkSearchablePDFMemory(b *testing.B) {
+	docs := newManyPages(b)
+	for _, kind := range []string{"tif", "pdf"} {
+		b.Run(kind, func(b *testing.B) {
+			for b.Loop() {
+				one, _ := docs.render(b, kind, 1)
+				fifty, _ := docs.render(b, kind, 50)
+				b.ReportMetric(float64(one)/1e6, "peak-heap-MB/1-page")
+				b.ReportMetric(float64(fifty)/1e6, "peak-heap-MB/50-pages")
+				b.ReportMetric(float64(fifty)/float64(max(one, 1)), "50/1")
+			}
+		})
+	}
+}
+
+// manyPages makes documents of n copies of one A4 page, with the tools
+// people use (tiffcp and qpdf), and their results.
+type manyPages struct {
+	dir  string
+	page ocr.Page
+}
+
+func newManyPages(t testing.TB) *manyPages {
+	t.Helper()
+	files := a4Files(t)
+	m := &manyPages{dir: t.TempDir(), page: read(t, "a4.png", files["png"]).Pages[0]}
+	var tif bytes.Buffer
+	if err := tiff.Encode(&tif, a4(), &tiff.Options{Compression: tiff.Deflate}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"page.tif", tif.Bytes()}, {"page.pdf", files["pdf"]}} {
+		if err := os.WriteFile(filepath.Join(m.dir, f.name), f.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
+}
+
+func (m *manyPages) document(t testing.TB, kind string, n int) []byte {
+	t.Helper()
+	out := filepath.Join(m.dir, fmt.Sprintf("%d.%s", n, kind))
+	var cmd *exec.Cmd
+	if kind == "tif" {
+		cmd = exec.Command("tiffcp", append(slicesRepeat("page.tif", n), out)...)
+	} else {
+		args := []string{"--empty", "--pages"}
+		for range n {
+			args = append(args, "page.pdf", "1")
+		}
+		cmd = exec.Command("qpdf", append(args, "--", out)...)
+	}
+	cmd.Dir = m.dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", cmd.Args[:3], err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// render writes the searchable PDF of an n-page document, one page in ten
+// redacted (a PDF's redacted pages are rendered and embedded), and returns
+// the heap's peak and the PDF's size.
+func (m *manyPages) render(t testing.TB, kind string, n int) (peak uint64, size int64) {
+	t.Helper()
+	data := m.document(t, kind, n)
+	r := &ocr.Result{}
+	for i := range n {
+		p := m.page
+		p.Number = i + 1
+		r.Pages = append(r.Pages, p)
+	}
+	redact := map[int][]ocr.BBox{}
+	for i := 1; i <= n; i += 10 {
+		redact[i] = []ocr.BBox{m.page.Lines[0].Words[0].BBox}
+	}
+	var out countingWriter
+	peak = peakHeap(t, func() error {
+		return Write(context.Background(), &out, data, imaging.Sniff(data), r, Options{Redact: redact})
+	})
+	if out.n == 0 {
+		t.Fatal("nothing written")
+	}
+	return peak, out.n
 }
 
 func slicesRepeat(s string, n int) []string { return strings.Fields(strings.Repeat(s+" ", n)) }
