@@ -78,6 +78,7 @@ func Check(t *Template) []string {
 	p.bucket(t)
 	p.api(t)
 	p.routes(t)
+	p.operations(t)
 	sort.Strings(p)
 	return p
 }
@@ -379,6 +380,42 @@ func (p *problems) routes(t *Template) {
 	for _, k := range handler.RouteKeys {
 		if !served[k] {
 			p.add("route %s is served by the code but no function's HttpApi event sends it", k)
+		}
+	}
+}
+
+// operations checks what an operator relies on: every function's log group
+// made by the template with the LogRetentionDays retention (Lambda's own
+// would keep logs forever), and alarms on the dead-letter queue and on the
+// process function's errors and throttles.
+func (p *problems) operations(t *Template) {
+	groups := map[string]bool{}
+	alarms := map[string]bool{}
+	for name, r := range t.Resources {
+		switch r.Type {
+		case "AWS::Logs::LogGroup":
+			sub := Str(Get(r.Properties, "LogGroupName", "Fn::Sub"))
+			fn, ok := strings.CutPrefix(sub, "/aws/lambda/${")
+			if !ok {
+				continue
+			}
+			fn = strings.TrimSuffix(fn, "}")
+			groups[fn] = true
+			if Str(Get(r.Properties, "RetentionInDays", "Ref")) != "LogRetentionDays" {
+				p.add("%s: log retention is not the LogRetentionDays parameter", name)
+			}
+		case "AWS::CloudWatch::Alarm":
+			alarms[Str(r.Properties["MetricName"])] = true
+		}
+	}
+	for fn := range t.Functions() {
+		if !groups[fn] {
+			p.add("%s: no log group with a retention", fn)
+		}
+	}
+	for _, m := range []string{"ApproximateNumberOfMessagesVisible", "Errors", "Throttles"} {
+		if !alarms[m] {
+			p.add("no alarm on %s", m)
 		}
 	}
 }

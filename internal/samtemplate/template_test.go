@@ -97,6 +97,12 @@ func TestCheck_BrokenTemplatesFail(t *testing.T) {
 			st := samtemplate.Map(statements(tpl, "UploadFunction")[1])
 			st["Action"] = []any{"s3:PutObject", "s3:GetObject"}
 		}, "UploadFunction: allowed s3:GetObject"},
+		{"logs kept forever", func(tpl *samtemplate.Template) {
+			delete(tpl.Resources, "ProcessFunctionLogGroup")
+		}, "ProcessFunction: no log group with a retention"},
+		{"no dead-letter alarm", func(tpl *samtemplate.Template) {
+			delete(tpl.Resources, "DeadLetterAlarm")
+		}, "no alarm on ApproximateNumberOfMessagesVisible"},
 		{"status function writes uploads", func(tpl *samtemplate.Template) {
 			st := samtemplate.Map(statements(tpl, "StatusFunction")[1])
 			st["Action"] = []any{"s3:PutObject"}
