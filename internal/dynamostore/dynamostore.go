@@ -7,7 +7,14 @@
 //
 //	pk = "upload#<id>"   an ocr.Upload
 //	pk = "result#<key>"  an ocr.ResultRecord, plus "waiters" (string set)
-//	                     while it is processing
+//	                     while it is processing, "refs" (string set) of the
+//	                     uploads that read it, and "pinned" once too many
+//	                     do to count
+//
+// Only AddResultRef and RemoveResultRef write refs and pinned; every other
+// write of a result item leaves them as they are (or, taking over a lapsed
+// claim, carries them over), so erasure's DeleteResult, conditioned on no
+// refs, can never delete a result an upload still counts on.
 //
 // Every item carries its expiry in TTLAttribute (epoch seconds) and every
 // read treats an item at or past it as absent.
@@ -117,6 +124,9 @@ type resultItem struct {
 	ExpiresAt  int64           `dynamodbav:"expiresAt,omitempty"` // epoch seconds; 0: never
 	Waiters    []string        `dynamodbav:"waiters,stringset,omitempty"`
 	Takeovers  int             `dynamodbav:"takeovers,omitempty"`
+	Refs       []string        `dynamodbav:"refs,stringset,omitempty"`
+	Pinned     bool            `dynamodbav:"pinned,omitempty"`
+	Released   bool            `dynamodbav:"released,omitempty"` // lease ended by ReleaseClaim, not by a death
 }
 
 // The codec reads the json tag key as well as dynamodbav, so the domain types
@@ -263,13 +273,17 @@ func (s *Store) Upload(ctx context.Context, id string) (*ocr.Upload, error) {
 	if !ok {
 		return nil, ocr.Errorf(ocr.ENOTFOUND, "no upload %q", id)
 	}
+	return it.upload(), nil
+}
+
+func (it *uploadItem) upload() *ocr.Upload {
 	return &ocr.Upload{
 		ID: it.ID, Status: it.Status, Filename: it.Filename, ContentType: it.ContentType, Size: it.Size,
 		Languages: it.Languages, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 		ExpiresAt: fromEpochSeconds(it.ExpiresAt), Document: it.Document, ResultKey: it.ResultKey,
 		Cached: it.Cached, ProcessingSince: it.ProcessingSince, Progress: it.Progress, Error: it.Error,
 		UploadBy: it.UploadBy,
-	}, nil
+	}
 }
 
 // TransitionUpload implements ocr.Store with one conditional UpdateItem that
@@ -431,9 +445,12 @@ func (s *Store) ClaimResult(ctx context.Context, rec *ocr.ResultRecord, now time
 
 // carryOver keeps what a claim just taken over from a lapsed one must not
 // lose: the uploads that waited on it (their completion is this claim's to
-// give now) and the count of workers that died holding it. The put cannot
-// do it, as it learns the old record only by replacing it; the update adds
-// to what waiters may have been added since, so none is lost either way.
+// give now), the uploads that reference it, and the count of workers that
+// died holding it. The put cannot do it, as it learns the old record only
+// by replacing it; the update adds to what waiters and refs may have been
+// added since, so none is lost either way. Until it lands the record is
+// processing, which erasure never deletes; a ref removed in between comes
+// back, which only keeps the result until its expiry.
 func (s *Store) carryOver(ctx context.Context, rec *ocr.ResultRecord, old map[string]types.AttributeValue, at time.Time) error {
 	if len(old) == 0 {
 		return nil
@@ -442,12 +459,27 @@ func (s *Store) carryOver(ctx context.Context, rec *ocr.ResultRecord, old map[st
 	if ok, err := decodeLive(old, &prev, at); err != nil || !ok || prev.State != ocr.ResultProcessing {
 		return err // replaced an expired or finished record: nothing to carry
 	}
-	rec.Takeovers = prev.Takeovers + 1
+	rec.Takeovers = prev.Takeovers
+	if !prev.Released {
+		rec.Takeovers++
+	}
 	update := "SET takeovers = :n"
 	values := map[string]types.AttributeValue{":n": num(int64(rec.Takeovers)), ":owner": str(rec.Owner)}
+	if prev.Pinned {
+		update += ", pinned = :pinned"
+		values[":pinned"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	var adds []string
 	if len(prev.Waiters) > 0 {
-		update += " ADD waiters :w"
+		adds = append(adds, "waiters :w")
 		values[":w"] = &types.AttributeValueMemberSS{Value: prev.Waiters}
+	}
+	if len(prev.Refs) > 0 {
+		adds = append(adds, "refs :r")
+		values[":r"] = &types.AttributeValueMemberSS{Value: prev.Refs}
+	}
+	if len(adds) > 0 {
+		update += " ADD " + strings.Join(adds, ", ")
 	}
 	_, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
@@ -491,24 +523,48 @@ func (s *Store) AddWaiter(ctx context.Context, k, uploadID string) (bool, error)
 	return true, nil
 }
 
-// CompleteResult implements ocr.Store with one conditional PutItem whose
-// ALL_OLD return value holds the waiters of the record it replaced: the set
-// is read and cleared in the same write that ends processing, so no waiter
-// added before it is lost and none can be added after it.
+// resultAttributes are the attributes a result item's record is made of,
+// which CompleteResult sets or removes; refs and pinned are not among them.
+var resultAttributes = []string{
+	"kind", "key", "state", "owner", "leaseUntil", "document", "result", "objectKey", "error",
+	"createdAt", "updatedAt", TTLAttribute, "takeovers", "released",
+}
+
+// CompleteResult implements ocr.Store with one conditional UpdateItem that
+// sets every attribute of the record, removes those rec leaves empty, and
+// removes the waiters, whose ALL_OLD return value holds them: the set is
+// read and cleared in the same write that ends processing, so no waiter
+// added before it is lost and none can be added after it. An update, not a
+// put, so that the refs added while processing stay.
 func (s *Store) CompleteResult(ctx context.Context, rec *ocr.ResultRecord) ([]string, error) {
 	item, err := marshalMap(newResultItem(rec))
 	if err != nil {
 		return nil, fmt.Errorf("encode result %s: %w", rec.Key, err)
 	}
-	out, err := s.c.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                &s.table,
-		Item:                     item,
-		ConditionExpression:      aws.String("#state = :processing AND #owner = :owner"),
-		ExpressionAttributeNames: map[string]string{"#state": "state", "#owner": "owner"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":processing": str(string(ocr.ResultProcessing)), ":owner": str(rec.Owner),
-		},
-		ReturnValues: types.ReturnValueAllOld,
+	names := map[string]string{"#state": "state", "#owner": "owner", "#waiters": "waiters"}
+	values := map[string]types.AttributeValue{
+		":processing": str(string(ocr.ResultProcessing)), ":owner": str(rec.Owner),
+	}
+	var sets []string
+	removes := []string{"#waiters"}
+	for i, attr := range resultAttributes {
+		n := "#a" + strconv.Itoa(i)
+		names[n] = attr
+		if v, ok := item[attr]; ok {
+			values[":a"+strconv.Itoa(i)] = v
+			sets = append(sets, n+" = :a"+strconv.Itoa(i))
+		} else {
+			removes = append(removes, n)
+		}
+	}
+	out, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(resultPrefix + rec.Key),
+		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")),
+		ConditionExpression:       aws.String("#state = :processing AND #owner = :owner"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllOld,
 	})
 	if conditionFailed(err) {
 		return nil, ocr.Errorf(ocr.ENOTFOUND, "claim on %q lost", rec.Key)
@@ -527,17 +583,20 @@ func (s *Store) CompleteResult(ctx context.Context, rec *ocr.ResultRecord) ([]st
 	return old.Waiters, nil
 }
 
-// ReleaseClaim implements ocr.Store with a DeleteItem conditioned on the
-// owner's processing claim; a failed condition means there is nothing of the
-// owner's to release.
+// ReleaseClaim implements ocr.Store with an UpdateItem conditioned on the
+// owner's processing claim that ends its lease and marks it released; a
+// failed condition means there is nothing of the owner's to release. The
+// record stays, with its waiters and refs, for the next claim to carry over.
 func (s *Store) ReleaseClaim(ctx context.Context, k, owner string) error {
-	_, err := s.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	_, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.table,
 		Key:                      key(resultPrefix + k),
+		UpdateExpression:         aws.String("SET leaseUntil = :lapsed, released = :true"),
 		ConditionExpression:      aws.String("#state = :processing AND #owner = :owner"),
 		ExpressionAttributeNames: map[string]string{"#state": "state", "#owner": "owner"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":processing": str(string(ocr.ResultProcessing)), ":owner": str(owner),
+			":lapsed": num(0), ":true": &types.AttributeValueMemberBOOL{Value: true},
 		},
 	})
 	if err != nil && !conditionFailed(err) {
@@ -585,4 +644,121 @@ func (s *Store) ExtendResult(ctx context.Context, k string, until time.Time) err
 		return fmt.Errorf("dynamodb: extend result %s: %w", k, err)
 	}
 	return nil
+}
+
+// DeleteUpload implements ocr.Store with a DeleteItem conditioned on a live
+// upload, returning it from ALL_OLD.
+func (s *Store) DeleteUpload(ctx context.Context, id string) (*ocr.Upload, error) {
+	out, err := s.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.table,
+		Key:                       key(uploadPrefix + id),
+		ConditionExpression:       aws.String(condExists + " AND " + condLive),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(s.now().Unix())},
+		ReturnValues:              types.ReturnValueAllOld,
+	})
+	if conditionFailed(err) {
+		return nil, ocr.Errorf(ocr.ENOTFOUND, "no upload %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb: delete upload %s: %w", id, err)
+	}
+	var it uploadItem
+	if err := attributevalue.UnmarshalMapWithOptions(out.Attributes, &it, decOpts); err != nil {
+		return nil, fmt.Errorf("decode deleted upload %s: %w", id, err)
+	}
+	return it.upload(), nil
+}
+
+// AddResultRef implements ocr.Store: ADD to a string set is idempotent. The
+// condition lets the set grow to ocr.MaxResultRefs; past it, or when the
+// item would outgrow DynamoDB's 400 KB, the record is pinned instead.
+func (s *Store) AddResultRef(ctx context.Context, k, uploadID string) (bool, error) {
+	now := num(s.now().Unix())
+	_, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        &s.table,
+		Key:              key(resultPrefix + k),
+		UpdateExpression: aws.String("ADD refs :id"),
+		ConditionExpression: aws.String(condExists + " AND " + condLive + " AND attribute_not_exists(pinned) AND " +
+			"(attribute_not_exists(refs) OR size(refs) < :max OR contains(refs, :uploadId))"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id":       &types.AttributeValueMemberSS{Value: []string{uploadID}},
+			":uploadId": str(uploadID),
+			":max":      num(ocr.MaxResultRefs),
+			":now":      now,
+		},
+	})
+	if err == nil {
+		return true, nil
+	}
+	if !conditionFailed(err) && !tooLarge(err) {
+		return false, fmt.Errorf("dynamodb: add ref to %s: %w", k, err)
+	}
+	// Pinned already, full, too large for one more, or gone: pin it if it
+	// is there.
+	_, err = s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(resultPrefix + k),
+		UpdateExpression:          aws.String("SET pinned = :true"),
+		ConditionExpression:       aws.String(condExists + " AND " + condLive),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}, ":now": now},
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("dynamodb: pin result %s: %w", k, err)
+	}
+	return true, nil
+}
+
+// RemoveResultRef implements ocr.Store with an UpdateItem whose ALL_NEW
+// return value is what is left: DynamoDB removes a set that becomes empty.
+func (s *Store) RemoveResultRef(ctx context.Context, k, uploadID string) (*ocr.ResultRefs, error) {
+	out, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        &s.table,
+		Key:              key(resultPrefix + k),
+		UpdateExpression: aws.String("DELETE refs :id"),
+		// Without it the update would create an item of its key alone.
+		ConditionExpression: aws.String(condExists + " AND " + condLive),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id": &types.AttributeValueMemberSS{Value: []string{uploadID}}, ":now": num(s.now().Unix()),
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if conditionFailed(err) {
+		return nil, ocr.Errorf(ocr.ENOTFOUND, "no result %q", k)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb: remove ref from %s: %w", k, err)
+	}
+	var it resultItem
+	if err := attributevalue.UnmarshalMapWithOptions(out.Attributes, &it, decOpts); err != nil {
+		return nil, fmt.Errorf("decode result %s: %w", k, err)
+	}
+	return &ocr.ResultRefs{Remaining: len(it.Refs), Pinned: it.Pinned, State: it.State}, nil
+}
+
+// DeleteResult implements ocr.Store with a DeleteItem conditioned on no
+// refs, no pin and a finished state, so that a ref added since
+// RemoveResultRef read none keeps the record.
+func (s *Store) DeleteResult(ctx context.Context, k string) (*ocr.ResultRecord, error) {
+	out, err := s.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.table,
+		Key:                       key(resultPrefix + k),
+		ConditionExpression:       aws.String(condExists + " AND attribute_not_exists(refs) AND attribute_not_exists(pinned) AND #state <> :processing"),
+		ExpressionAttributeNames:  map[string]string{"#state": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":processing": str(string(ocr.ResultProcessing))},
+		ReturnValues:              types.ReturnValueAllOld,
+	})
+	if conditionFailed(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb: delete result %s: %w", k, err)
+	}
+	var it resultItem
+	if err := attributevalue.UnmarshalMapWithOptions(out.Attributes, &it, decOpts); err != nil {
+		return nil, fmt.Errorf("decode deleted result %s: %w", k, err)
+	}
+	return it.record(), nil
 }

@@ -44,6 +44,14 @@ func (o *Objects) Put(_ context.Context, key, _ string, body []byte) error {
 	return nil
 }
 
+// Delete implements ocr.Objects.
+func (o *Objects) Delete(_ context.Context, key string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.objs, key)
+	return nil
+}
+
 // Keys returns the stored keys.
 func (o *Objects) Keys() []string {
 	o.mu.Lock()

@@ -28,6 +28,11 @@ type Store struct {
 type resultItem struct {
 	rec     ocr.ResultRecord
 	waiters []string
+	refs    []string // uploads that read the result (AddResultRef)
+	pinned  bool     // too many refs to count: erasure never deletes it
+	// released: the lease was ended by ReleaseClaim, not by a death, so
+	// the claim that takes it over does not count it.
+	released bool
 }
 
 // NewStore returns an empty store using now as its clock (time.Now if nil).
@@ -119,17 +124,21 @@ func (s *Store) Result(_ context.Context, key string) (*ocr.ResultRecord, error)
 func (s *Store) ClaimResult(_ context.Context, rec *ocr.ResultRecord, now time.Time) (bool, *ocr.ResultRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var waiters []string
+	next := resultItem{rec: cloneRecord(*rec)}
 	if it, ok := s.results[rec.Key]; ok && !s.expired(it.rec.ExpiresAt) {
 		takeover := it.rec.State == ocr.ResultProcessing && it.rec.LeaseUntil.Before(now)
 		if !takeover {
 			cur := cloneRecord(it.rec)
 			return false, &cur, nil
 		}
-		rec.Takeovers = it.rec.Takeovers + 1
-		waiters = it.waiters
+		rec.Takeovers = it.rec.Takeovers
+		if !it.released {
+			rec.Takeovers++
+		}
+		next.rec.Takeovers = rec.Takeovers
+		next.waiters, next.refs, next.pinned = it.waiters, it.refs, it.pinned
 	}
-	s.results[rec.Key] = resultItem{rec: cloneRecord(*rec), waiters: waiters}
+	s.results[rec.Key] = next
 	return true, nil, nil
 }
 
@@ -159,7 +168,7 @@ func (s *Store) CompleteResult(_ context.Context, rec *ocr.ResultRecord) ([]stri
 	if b, _ := json.Marshal(rec); len(b) > MaxItemBytes {
 		return nil, ocr.ErrItemTooLarge
 	}
-	s.results[rec.Key] = resultItem{rec: cloneRecord(*rec)}
+	s.results[rec.Key] = resultItem{rec: cloneRecord(*rec), refs: it.refs, pinned: it.pinned}
 	return slices.Clone(it.waiters), nil
 }
 
@@ -181,7 +190,8 @@ func (s *Store) ReleaseClaim(_ context.Context, key, owner string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if it, ok := s.results[key]; ok && it.rec.State == ocr.ResultProcessing && it.rec.Owner == owner {
-		delete(s.results, key)
+		it.rec.LeaseUntil, it.released = time.Time{}, true
+		s.results[key] = it
 	}
 	return nil
 }
@@ -196,6 +206,73 @@ func (s *Store) ExtendResult(_ context.Context, key string, until time.Time) err
 		s.results[key] = it
 	}
 	return nil
+}
+
+// DeleteUpload implements ocr.Store.
+func (s *Store) DeleteUpload(_ context.Context, id string) (*ocr.Upload, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.uploads[id]
+	if !ok || s.expired(u.ExpiresAt) {
+		return nil, ocr.Errorf(ocr.ENOTFOUND, "no upload %q", id)
+	}
+	delete(s.uploads, id)
+	c := cloneUpload(u)
+	return &c, nil
+}
+
+// refBytes is what one more reference adds to a stored record, for the
+// item size check: an upload id and a little overhead.
+const refBytes = 40
+
+// AddResultRef implements ocr.Store.
+func (s *Store) AddResultRef(_ context.Context, key, uploadID string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.results[key]
+	if !ok || s.expired(it.rec.ExpiresAt) {
+		return false, nil
+	}
+	switch {
+	case it.pinned || slices.Contains(it.refs, uploadID):
+	case len(it.refs) >= ocr.MaxResultRefs:
+		it.pinned = true
+	default:
+		b, _ := json.Marshal(it.rec)
+		if len(b)+(len(it.refs)+1)*refBytes > MaxItemBytes {
+			it.pinned = true
+		} else {
+			it.refs = append(slices.Clone(it.refs), uploadID)
+		}
+	}
+	s.results[key] = it
+	return true, nil
+}
+
+// RemoveResultRef implements ocr.Store.
+func (s *Store) RemoveResultRef(_ context.Context, key, uploadID string) (*ocr.ResultRefs, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.results[key]
+	if !ok || s.expired(it.rec.ExpiresAt) {
+		return nil, ocr.Errorf(ocr.ENOTFOUND, "no result %q", key)
+	}
+	it.refs = slices.DeleteFunc(slices.Clone(it.refs), func(r string) bool { return r == uploadID })
+	s.results[key] = it
+	return &ocr.ResultRefs{Remaining: len(it.refs), Pinned: it.pinned, State: it.rec.State}, nil
+}
+
+// DeleteResult implements ocr.Store.
+func (s *Store) DeleteResult(_ context.Context, key string) (*ocr.ResultRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.results[key]
+	if !ok || len(it.refs) > 0 || it.pinned || it.rec.State == ocr.ResultProcessing {
+		return nil, nil
+	}
+	delete(s.results, key)
+	r := cloneRecord(it.rec)
+	return &r, nil
 }
 
 // cloneUpload and cloneRecord copy through JSON so callers never share

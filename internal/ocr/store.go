@@ -55,13 +55,57 @@ type Store interface {
 	// whose worker died lapses soon.
 	RenewClaim(ctx context.Context, key, owner string, until time.Time) (bool, error)
 
-	// ReleaseClaim deletes the processing record if owner holds it, so that a
-	// retry can claim at once instead of waiting for the lease to end.
+	// ReleaseClaim ends the lease of owner's processing claim, so that a
+	// retry can claim at once instead of waiting for the lease to end. The
+	// record stays: the claim that takes it over keeps its waiters and
+	// refs, and does not count a released claim as a takeover.
 	ReleaseClaim(ctx context.Context, key, owner string) error
 
 	// ExtendResult moves a finished record's expiry to at least until, so a
 	// result reused by a new upload lives at least as long as that upload.
 	ExtendResult(ctx context.Context, key string, until time.Time) error
+
+	// DeleteUpload deletes the upload and returns it as it was. It returns
+	// an *Error with code ENOTFOUND when there is none or it has expired.
+	DeleteUpload(ctx context.Context, id string) (*Upload, error)
+
+	// AddResultRef counts the upload as one of the result's references, so
+	// that erasing other uploads never deletes a result this one reads. It
+	// is idempotent, and every write of the record keeps the references.
+	// Past MaxResultRefs references, or when one more would not fit in the
+	// item, the record is pinned instead: no longer counted, it is never
+	// deleted by erasure, only by its expiry. It returns false when there
+	// is no live record with the key.
+	AddResultRef(ctx context.Context, key, uploadID string) (bool, error)
+
+	// RemoveResultRef takes the upload out of the result's references (it
+	// may not be among them) and returns what is left. It returns an *Error
+	// with code ENOTFOUND when there is no live record with the key.
+	RemoveResultRef(ctx context.Context, key, uploadID string) (*ResultRefs, error)
+
+	// DeleteResult deletes the record if it is not processing, not pinned
+	// and no upload references it, and returns it as it was. It returns
+	// nil, and deletes nothing, otherwise, and when there is no record.
+	DeleteResult(ctx context.Context, key string) (*ResultRecord, error)
+}
+
+// MaxResultRefs is how many uploads a result counts before it is pinned.
+// A result may be up to 300 KB inline (INLINE_RESULT_BYTES); 2,000 upload
+// ids of 32 bytes add about 70 KB, which still fits DynamoDB's 400 KB item.
+const MaxResultRefs = 2000
+
+// ResultRefs is what is left of a result's references after one is taken
+// out, which decides whether erasure may delete it.
+type ResultRefs struct {
+	Remaining int         // uploads still counted
+	Pinned    bool        // too many to count: only its expiry removes it
+	State     ResultState // a processing result is its owner's to finish
+}
+
+// Unreferenced reports whether nothing keeps the result: no upload counts
+// on it, it is not pinned, and no worker is still producing it.
+func (r *ResultRefs) Unreferenced() bool {
+	return r.Remaining == 0 && !r.Pinned && r.State != ResultProcessing
 }
 
 // ErrItemTooLarge is returned by Store.CompleteResult when a record does not
@@ -96,6 +140,10 @@ type Objects interface {
 
 	// Put stores body under key.
 	Put(ctx context.Context, key, contentType string, body []byte) error
+
+	// Delete removes the object at key. A key with no object is not an
+	// error, so that a repeated erasure succeeds.
+	Delete(ctx context.Context, key string) error
 }
 
 // Presigner makes browser uploads possible without credentials.

@@ -76,3 +76,17 @@ func (s *Store) Result(ctx context.Context, key string) (*ocr.ResultRecord, erro
 	rec.Result = &res
 	return rec, nil
 }
+
+// DeleteResult deletes the record as the item store does, and then the
+// object its result was kept in, if any. The object goes second: while the
+// record stands, an upload may still read it.
+func (s *Store) DeleteResult(ctx context.Context, key string) (*ocr.ResultRecord, error) {
+	rec, err := s.Store.DeleteResult(ctx, key)
+	if err != nil || rec == nil || rec.ObjectKey == "" {
+		return rec, err
+	}
+	if err := s.Objects.Delete(ctx, rec.ObjectKey); err != nil {
+		return rec, fmt.Errorf("delete result object %s: %w", rec.ObjectKey, err)
+	}
+	return rec, nil
+}

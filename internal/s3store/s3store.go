@@ -1,6 +1,6 @@
 // Package s3store keeps the service's objects in an S3 bucket: it reads
-// uploads and stored results, writes results, and presigns the browser
-// uploads. It implements ocr.Objects and ocr.Presigner.
+// uploads and stored results, writes results, deletes what is erased, and
+// presigns the browser uploads. It implements ocr.Objects and ocr.Presigner.
 package s3store
 
 import (
@@ -124,6 +124,15 @@ func (s *Store) Put(ctx context.Context, key, contentType string, body []byte) e
 	})
 	if err != nil {
 		return fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return nil
+}
+
+// Delete removes the object at key. S3's DeleteObject succeeds for a key
+// with no object, so deleting twice is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}); err != nil {
+		return fmt.Errorf("delete s3://%s/%s: %w", s.bucket, key, err)
 	}
 	return nil
 }

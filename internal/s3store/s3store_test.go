@@ -403,6 +403,22 @@ func TestPut_StoresBytesAndContentType(t *testing.T) {
 	}
 }
 
+func TestDelete_RemovesTheObjectAndAgainIsNoError(t *testing.T) {
+	store, _ := newStore(t)
+	key := randomKey(uploadPrefix, "erased")
+	if err := store.Put(t.Context(), key, "image/png", []byte("png")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := store.Delete(t.Context(), key); err != nil {
+			t.Fatalf("Delete #%d: %v", i+1, err)
+		}
+	}
+	if _, err := store.Open(t.Context(), key); ocr.ErrorCode(err) != ocr.EOBJECTNOTFOUND {
+		t.Fatalf("Open after Delete = %v; want %s", err, ocr.EOBJECTNOTFOUND)
+	}
+}
+
 func TestNotifications_UploadUnderPrefixArrivesAsS3Event(t *testing.T) {
 	store, _ := newStore(t)
 	m := minio(t)

@@ -56,7 +56,13 @@ func Run(t *testing.T, newStore NewStore) {
 		{"TooLargeResultIsRefused", testTooLarge},
 		{"RenewOnlyByOwner", testRenew},
 		{"ReleaseOnlyByOwner", testRelease},
+		{"ReleasedClaimKeepsWaitersAndRefsUncounted", testReleaseKeeps},
 		{"ExtendNeverShortens", testExtend},
+		{"DeleteUploadReturnsItOnce", testDeleteUpload},
+		{"RefsAreCountedOnceEach", testRefs},
+		{"RefsSurviveTakeoverAndCompletion", testRefsKept},
+		{"DeleteResultOnlyWhenNothingKeepsIt", testDeleteResult},
+		{"TooManyRefsPinTheResult", testPinned},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -489,4 +495,214 @@ func testExtend(t *testing.T, s ocr.Store, _ *Clock) {
 	if err := s.ExtendResult(ctx, "missing", longer); err != nil {
 		t.Fatalf("ExtendResult(missing) = %v, want nil", err)
 	}
+}
+
+func testDeleteUpload(t *testing.T, s ocr.Store, c *Clock) {
+	mustCreate(t, s, newUpload("u1"))
+	ok, err := s.TransitionUpload(ctx, "u1", []ocr.Status{ocr.StatusPending}, ocr.UploadChange{Status: ocr.StatusDone, ResultKey: "rk"})
+	if err != nil || !ok {
+		t.Fatalf("pending→done = %v, %v", ok, err)
+	}
+	u, err := s.DeleteUpload(ctx, "u1")
+	if err != nil || u.ID != "u1" || u.ResultKey != "rk" || u.Status != ocr.StatusDone {
+		t.Fatalf("DeleteUpload = %+v, %v; want the upload as it was", u, err)
+	}
+	if _, err := s.Upload(ctx, "u1"); !ocr.NotFound(err) {
+		t.Fatalf("Upload after DeleteUpload = %v, want not_found", err)
+	}
+	if _, err := s.DeleteUpload(ctx, "u1"); !ocr.NotFound(err) {
+		t.Fatalf("second DeleteUpload = %v, want not_found", err)
+	}
+	mustCreate(t, s, newUpload("u2"))
+	c.Set(t0.Add(25 * time.Hour))
+	if _, err := s.DeleteUpload(ctx, "u2"); !ocr.NotFound(err) {
+		t.Fatalf("DeleteUpload(expired) = %v, want not_found", err)
+	}
+}
+
+func mustAddRef(t *testing.T, s ocr.Store, key, id string) {
+	t.Helper()
+	if ok, err := s.AddResultRef(ctx, key, id); err != nil || !ok {
+		t.Fatalf("AddResultRef(%s, %s) = %v, %v; want true", key, id, ok, err)
+	}
+}
+
+func mustRemoveRef(t *testing.T, s ocr.Store, key, id string, want ocr.ResultRefs) {
+	t.Helper()
+	got, err := s.RemoveResultRef(ctx, key, id)
+	if err != nil || *got != want {
+		t.Fatalf("RemoveResultRef(%s, %s) = %+v, %v; want %+v", key, id, got, err, want)
+	}
+}
+
+func testRefs(t *testing.T, s ocr.Store, _ *Clock) {
+	if ok, err := s.AddResultRef(ctx, "k", "u1"); err != nil || ok {
+		t.Fatalf("AddResultRef(missing) = %v, %v; want false", ok, err)
+	}
+	if _, err := s.RemoveResultRef(ctx, "k", "u1"); !ocr.NotFound(err) {
+		t.Fatalf("RemoveResultRef(missing) = %v, want not_found", err)
+	}
+	if _, err := s.Result(ctx, "k"); !ocr.NotFound(err) {
+		t.Fatalf("removing a ref made a record: %v", err)
+	}
+	mustClaim(t, s, claim("k", "u1", t0), t0, true)
+	for _, id := range []string{"u1", "u2", "u1", "u3"} {
+		mustAddRef(t, s, "k", id)
+	}
+	processing := ocr.ResultRefs{State: ocr.ResultProcessing}
+	processing.Remaining = 2
+	mustRemoveRef(t, s, "k", "u2", processing)
+	mustRemoveRef(t, s, "k", "u2", processing) // not among them any more: nothing changes
+	processing.Remaining = 1
+	mustRemoveRef(t, s, "k", "u3", processing)
+	processing.Remaining = 0
+	mustRemoveRef(t, s, "k", "u1", processing)
+	if r, err := s.Result(ctx, "k"); err != nil || r.State != ocr.ResultProcessing || r.Owner != "u1" {
+		t.Fatalf("the record after its refs went: %+v, %v", r, err)
+	}
+}
+
+// claimWithWaiter claims "k" for owner, as the processor does, with a
+// waiting upload: both are counted as its refs, and waiter as a waiter.
+func claimWithWaiter(t *testing.T, s ocr.Store, owner, waiter string) {
+	t.Helper()
+	mustClaim(t, s, claim("k", owner, t0), t0, true)
+	mustAddRef(t, s, "k", owner)
+	mustAddRef(t, s, "k", waiter)
+	if ok, err := s.AddWaiter(ctx, "k", waiter); err != nil || !ok {
+		t.Fatalf("AddWaiter = %v, %v", ok, err)
+	}
+}
+
+func testRefsKept(t *testing.T, s ocr.Store, c *Clock) {
+	claimWithWaiter(t, s, "a", "w1")
+	later := t0.Add(2 * time.Minute)
+	c.Set(later)
+	mustClaim(t, s, claim("k", "b", later), later, true) // a died; b takes over
+	mustAddRef(t, s, "k", "b")
+	mustComplete(t, s, done("k", "b", later))
+	mustRemoveRef(t, s, "k", "a", ocr.ResultRefs{Remaining: 2, State: ocr.ResultDone})
+	mustRemoveRef(t, s, "k", "w1", ocr.ResultRefs{Remaining: 1, State: ocr.ResultDone})
+	mustRemoveRef(t, s, "k", "b", ocr.ResultRefs{Remaining: 0, State: ocr.ResultDone})
+
+	// A claim that replaces an expired record starts with no refs.
+	mustClaim(t, s, claim("k2", "a", later), later, true)
+	mustAddRef(t, s, "k2", "a")
+	mustComplete(t, s, done("k2", "a", later))
+	much := later.Add(31 * 24 * time.Hour)
+	c.Set(much)
+	if ok, err := s.AddResultRef(ctx, "k2", "x"); err != nil || ok {
+		t.Fatalf("AddResultRef(expired) = %v, %v; want false", ok, err)
+	}
+	mustClaim(t, s, claim("k2", "b", much), much, true)
+	mustRemoveRef(t, s, "k2", "b", ocr.ResultRefs{State: ocr.ResultProcessing})
+}
+
+func testDeleteResult(t *testing.T, s ocr.Store, _ *Clock) {
+	if r, err := s.DeleteResult(ctx, "k"); err != nil || r != nil {
+		t.Fatalf("DeleteResult(missing) = %+v, %v; want nil", r, err)
+	}
+	// Processing: its owner finishes it, whatever refs it has.
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	if r, err := s.DeleteResult(ctx, "k"); err != nil || r != nil {
+		t.Fatalf("DeleteResult(processing) = %+v, %v; want nil", r, err)
+	}
+	mustAddRef(t, s, "k", "a")
+	mustAddRef(t, s, "k", "b")
+	big := done("k", "a", t0)
+	big.Result, big.ObjectKey = nil, "results/k.json"
+	mustComplete(t, s, big)
+	mustRemoveRef(t, s, "k", "a", ocr.ResultRefs{Remaining: 1, State: ocr.ResultDone})
+	if r, err := s.DeleteResult(ctx, "k"); err != nil || r != nil {
+		t.Fatalf("DeleteResult while b refers to it = %+v, %v; want nil", r, err)
+	}
+	if _, err := s.Result(ctx, "k"); err != nil {
+		t.Fatalf("the result b refers to: %v", err)
+	}
+	mustRemoveRef(t, s, "k", "b", ocr.ResultRefs{Remaining: 0, State: ocr.ResultDone})
+	r, err := s.DeleteResult(ctx, "k")
+	if err != nil || r == nil || r.Key != "k" || r.ObjectKey != "results/k.json" {
+		t.Fatalf("DeleteResult(unreferenced) = %+v, %v; want the record with its object key", r, err)
+	}
+	if _, err := s.Result(ctx, "k"); !ocr.NotFound(err) {
+		t.Fatalf("Result after DeleteResult = %v, want not_found", err)
+	}
+	if r, err := s.DeleteResult(ctx, "k"); err != nil || r != nil {
+		t.Fatalf("second DeleteResult = %+v, %v; want nil", r, err)
+	}
+}
+
+func testPinned(t *testing.T, s ocr.Store, _ *Clock) {
+	mustClaim(t, s, claim("k", "a", t0), t0, true)
+	mustComplete(t, s, done("k", "a", t0))
+	ids := make([]string, ocr.MaxResultRefs)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%032d", i)
+	}
+	parallel(t, ids, func(id string) error {
+		if ok, err := s.AddResultRef(ctx, "k", id); err != nil || !ok {
+			return fmt.Errorf("AddResultRef(%s) = %v, %v", id, ok, err)
+		}
+		return nil
+	})
+	mustRemoveRef(t, s, "k", "none", ocr.ResultRefs{Remaining: ocr.MaxResultRefs, State: ocr.ResultDone})
+	mustAddRef(t, s, "k", "one-too-many")
+	want := ocr.ResultRefs{Remaining: ocr.MaxResultRefs, Pinned: true, State: ocr.ResultDone}
+	mustRemoveRef(t, s, "k", "one-too-many", want)
+	mustAddRef(t, s, "k", ids[0]) // already counted, and pinned: nothing changes
+	parallel(t, ids, func(id string) error {
+		_, err := s.RemoveResultRef(ctx, "k", id)
+		return err
+	})
+	want.Remaining = 0
+	mustRemoveRef(t, s, "k", "none", want)
+	if r, err := s.DeleteResult(ctx, "k"); err != nil || r != nil {
+		t.Fatalf("DeleteResult(pinned) = %+v, %v; want nil: only its expiry removes it", r, err)
+	}
+}
+
+// parallel calls fn for every id from a few goroutines, failing the test on
+// the first error: thousands of sequential calls to a real store are slow.
+func parallel(t *testing.T, ids []string, fn func(string) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	next := make(chan string)
+	errs := make(chan error, len(ids))
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range next {
+				if err := fn(id); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for _, id := range ids {
+		next <- id
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func testReleaseKeeps(t *testing.T, s ocr.Store, _ *Clock) {
+	claimWithWaiter(t, s, "a", "w")
+	if err := s.ReleaseClaim(ctx, "k", "a"); err != nil {
+		t.Fatal(err)
+	}
+	// Within the released claim's lease: the retry claims at once.
+	rec := claim("k", "a", t0)
+	mustClaim(t, s, rec, t0, true)
+	if rec.Takeovers != 0 {
+		t.Fatalf("a released claim counted as %d takeovers; only dead workers count", rec.Takeovers)
+	}
+	if got := mustComplete(t, s, done("k", "a", t0)); !slices.Equal(got, []string{"w"}) {
+		t.Fatalf("waiters after release and claim = %v, want [w]", got)
+	}
+	mustRemoveRef(t, s, "k", "a", ocr.ResultRefs{Remaining: 1, State: ocr.ResultDone})
 }
