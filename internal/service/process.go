@@ -153,6 +153,10 @@ func (p *Processor) process(ctx context.Context, key string, rep *Report) (Outco
 	if !won {
 		return p.follow(ctx, log, rep, u, doc, cur)
 	}
+	if err := p.link(ctx, rkey, u.ID); err != nil {
+		p.release(ctx, log, claim)
+		return "", err
+	}
 	if claim.Takeovers >= maxTakeovers {
 		// Two workers died reading these bytes without a word (killed out
 		// of memory or at their timeout, or crashed): a third would too,
@@ -338,6 +342,9 @@ func (p *Processor) checkTime(ctx context.Context) error {
 func (p *Processor) follow(ctx context.Context, log *slog.Logger, rep *Report, u *ocr.Upload, doc *ocr.Document, rec *ocr.ResultRecord) (Outcome, error) {
 	switch rec.State {
 	case ocr.ResultDone, ocr.ResultFailed:
+		if err := p.link(ctx, rec.Key, u.ID); err != nil {
+			return "", err
+		}
 		if err := p.Store.ExtendResult(ctx, rec.Key, u.ExpiresAt); err != nil {
 			return "", fmt.Errorf("extend result %s: %w", rec.Key, err)
 		}
@@ -365,6 +372,9 @@ const waitAttempts = 3
 // wait registers the upload as a waiter on a result another upload is
 // computing; that upload finishes this one when it is done.
 func (p *Processor) wait(ctx context.Context, log *slog.Logger, rep *Report, u *ocr.Upload, doc *ocr.Document, key string) (Outcome, error) {
+	if err := p.link(ctx, key, u.ID); err != nil {
+		return "", err
+	}
 	now := p.Now()
 	if _, err := p.Store.TransitionUpload(ctx, u.ID, []ocr.Status{ocr.StatusPending}, ocr.UploadChange{
 		Status: ocr.StatusProcessing, UpdatedAt: now, Document: doc, ResultKey: key, ProcessingSince: now,
@@ -438,6 +448,22 @@ func (p *Processor) fail(ctx context.Context, rep *Report, u *ocr.Upload, doc *o
 		p.notify(ctx, p.Log, Completion{UploadID: u.ID, Status: ocr.StatusFailed, Document: doc, Error: e})
 	}
 	return OutcomeFailed, nil
+}
+
+// link counts the upload among the result's references before the upload
+// records the result's key, so that no upload reads a result that erasing
+// the others could delete (Status.Delete). A result gone in between
+// (expired, or erased with its last upload) is retried: the retry claims
+// the work anew.
+func (p *Processor) link(ctx context.Context, key, id string) error {
+	ok, err := p.Store.AddResultRef(ctx, key, id)
+	if err != nil {
+		return fmt.Errorf("link upload %s to result %s: %w", id, key, err)
+	}
+	if !ok {
+		return fmt.Errorf("result %s was gone before upload %s could link to it", key, id)
+	}
+	return nil
 }
 
 // release gives up a claim after a transient failure so the retry can take
