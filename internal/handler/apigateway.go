@@ -35,7 +35,7 @@ const MaxBodyBytes = 16 << 10
 // API serves the HTTP API routes.
 type API struct {
 	Uploads *service.Uploads // for POST /uploads
-	Status  *service.Status  // for GET /uploads/{uploadId}
+	Status  *service.Status  // for GET and DELETE /uploads/{uploadId}
 	Info    *service.Info    // for GET /info
 	Large   LargeResponses   // where answers too large for Lambda go; without it they fail
 	Log     *slog.Logger
@@ -55,6 +55,7 @@ const MaxResponseBytes = 6 << 20
 const (
 	RouteCreateUpload = "POST /uploads"
 	RouteGetUpload    = "GET /uploads/{uploadId}"
+	RouteDeleteUpload = "DELETE /uploads/{uploadId}"
 	RouteInfo         = "GET /info"
 )
 
@@ -65,7 +66,7 @@ const RouteDefault = "$default"
 
 // RouteKeys are the routes Route serves; template.yaml must send each of
 // them, and only them, to a function built on API.
-var RouteKeys = []string{RouteCreateUpload, RouteGetUpload, RouteInfo, RouteDefault}
+var RouteKeys = []string{RouteCreateUpload, RouteGetUpload, RouteDeleteUpload, RouteInfo, RouteDefault}
 
 // CreateUpload handles POST /uploads.
 func (a *API) CreateUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
@@ -225,6 +226,15 @@ func textResponse(contentType string, body []byte) events.APIGatewayV2HTTPRespon
 	}
 }
 
+// DeleteUpload handles DELETE /uploads/{uploadId}: the upload, its file and,
+// once no other upload reads it, its result are erased; 204 with no body.
+func (a *API) DeleteUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if err := a.Status.Delete(ctx, req.PathParameters["uploadId"]); err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{"Cache-Control": "no-store"}}, nil
+}
+
 // GetInfo handles GET /info.
 func (a *API) GetInfo(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	if a.Info == nil {
@@ -285,6 +295,8 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		return a.CreateUpload(ctx, req)
 	case RouteGetUpload:
 		return a.GetUpload(ctx, req)
+	case RouteDeleteUpload:
+		return a.DeleteUpload(ctx, req)
 	case RouteInfo:
 		return a.GetInfo(ctx, req)
 	}

@@ -37,16 +37,18 @@ var grants = map[string]grant{
 		"s3:PutObject":     {config.EnvUploadPrefix}, // the presigned POST is signed with this role
 	},
 	"StatusFunction": {
-		"dynamodb:GetItem": {"table"},                                                                  // Store.Upload, Store.Result
-		"s3:GetObject":     {config.EnvResultPrefix, config.EnvResponsePrefix, config.EnvUploadPrefix}, // results stored as objects; large answers' presigned GETs; originals for searchable PDFs
-		"s3:PutObject":     {config.EnvResponsePrefix},                                                 // answers too large for a Lambda response
-		"s3:ListBucket":    {"bucket"},                                                                 // 404, not 403, for a missing object
+		"dynamodb:GetItem":    {"table"},                                                                  // Store.Upload, Store.Result
+		"dynamodb:UpdateItem": {"table"},                                                                  // Store.RemoveResultRef (erasure)
+		"dynamodb:DeleteItem": {"table"},                                                                  // Store.DeleteUpload, Store.DeleteResult (erasure)
+		"s3:GetObject":        {config.EnvResultPrefix, config.EnvResponsePrefix, config.EnvUploadPrefix}, // results stored as objects; large answers' presigned GETs; originals for searchable PDFs
+		"s3:DeleteObject":     {config.EnvUploadPrefix, config.EnvResultPrefix},                           // Objects.Delete: the erased upload's file, its result's object (erasure)
+		"s3:PutObject":        {config.EnvResponsePrefix},                                                 // answers too large for a Lambda response
+		"s3:ListBucket":       {"bucket"},                                                                 // 404, not 403, for a missing object
 	},
 	"ProcessFunction": {
 		"dynamodb:GetItem":    {"table"},
-		"dynamodb:PutItem":    {"table"}, // ClaimResult, CompleteResult
-		"dynamodb:UpdateItem": {"table"}, // TransitionUpload, AddWaiter, RenewClaim, ExtendResult
-		"dynamodb:DeleteItem": {"table"}, // ReleaseClaim
+		"dynamodb:PutItem":    {"table"}, // ClaimResult
+		"dynamodb:UpdateItem": {"table"}, // TransitionUpload, AddWaiter, AddResultRef, RenewClaim, ReleaseClaim, CompleteResult, ExtendResult
 		"s3:GetObject":        {config.EnvUploadPrefix},
 		"s3:PutObject":        {config.EnvResultPrefix},
 		"s3:ListBucket":       {"bucket"},
