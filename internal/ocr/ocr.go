@@ -74,6 +74,11 @@ type Options struct {
 	Languages []string
 }
 
+// AutoLanguage, alone in Options.Languages, asks for each page's languages
+// to be chosen from its script. It is part of the result key like any
+// language, so automatic results are never shared with explicit ones.
+const AutoLanguage = "auto"
+
 // ResultKey names the result for content with the given SHA-256 (hex), read
 // with these options by the given engine version. Uploads of the same bytes
 // with equal options share one key and so one OCR run.
@@ -125,6 +130,9 @@ type Page struct {
 	Text       string  `json:"text"`
 	Confidence float64 `json:"confidence"` // 0–1
 	Lines      []Line  `json:"lines,omitempty"`
+	// Languages are those the page was read with when they were chosen
+	// for it (languages "auto"); empty when they are the document's.
+	Languages []string `json:"languages,omitempty"`
 }
 
 // Line is one text line in reading order.

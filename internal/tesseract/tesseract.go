@@ -13,6 +13,7 @@
 package tesseract
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/otiai10/gosseract/v2"
@@ -62,9 +64,9 @@ const maxSide = 32767
 
 // Engine is a warm Tesseract: one gosseract client, initialised once per
 // language set and reused by every call, because loading a model costs
-// ~80 ms and a Lambda container serves many pages. Calls are serialised:
-// gosseract's Init redirects the process's stderr with freopen, which is not
-// safe to run concurrently, and one client holds one page at a time.
+// ~80 ms and a Lambda container serves many pages. Calls are serialised,
+// because one client holds one page at a time; a Pool reads several pages
+// at once with several engines. Their Inits run one at a time (apiLock).
 type Engine struct {
 	prefix    string // "" for Tesseract's default
 	dpi       int
@@ -79,6 +81,10 @@ type Engine struct {
 	reads  int               // how many recognitions ran (a page may take two): for tests
 	scaled int               // how many pages were read rescaled: for tests
 	closed bool
+
+	osd     *osd     // script detection for Auto, loaded on the first such page
+	noOSD   bool     // osd.traineddata could not be loaded: Auto pages read as Latin
+	scripts []string // the script OSD named for each Auto page, "" for none: for tests
 }
 
 // New returns an engine for the models in cfg.TessdataPrefix. It fails if
@@ -149,7 +155,9 @@ func (e *Engine) Info() ocr.EngineInfo { return e.info }
 func (e *Engine) Languages() []string { return slices.Clone(e.installed) }
 
 // Recognize reads one page. langs are Tesseract codes, the first primary
-// ("eng", "deu"); none means DefaultLanguage. A page whose characters are
+// ("eng", "deu"); none means DefaultLanguage; Auto alone chooses them from
+// the page's script (see auto.go) and sets the page's Languages to those
+// read with. A page whose characters are
 // much taller or shorter than Tesseract reads best is resampled first (see
 // readableHeights); its boxes are still in the page's own pixels. It returns an *ocr.Error with
 // code ELANGUAGE for a language not installed and EOCRFAILED for an image
@@ -160,6 +168,7 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("tesseract: not started: %w", err)
 	}
+	auto := IsAuto(langs)
 	if len(langs) == 0 {
 		langs = []string{DefaultLanguage}
 	}
@@ -167,7 +176,7 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	// leaves a gosseract client unusable, and gosseract copies Init's
 	// error output into a 512-byte buffer that stdio treats as BUFSIZ.
 	for _, l := range langs {
-		if !slices.Contains(e.installed, l) {
+		if !auto && !slices.Contains(e.installed, l) {
 			return nil, ocr.Errorf(ocr.ELANGUAGE, "language %q is not installed (installed: %s)", l, strings.Join(e.installed, ", "))
 		}
 	}
@@ -204,7 +213,14 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 		e.scaled++
 	}
 	tuneHeap()
-	boxes, err := e.recognize(pgm, dpi, strings.Join(langs, "+"))
+	var boxes []gosseract.BoundingBox
+	var used []string
+	var err error
+	if auto {
+		boxes, used, err = e.recognizeAuto(pgm, dpi)
+	} else {
+		boxes, err = e.recognize(pgm, dpi, strings.Join(langs, "+"))
+	}
 	trimHeap()
 	if err != nil {
 		return nil, err
@@ -212,30 +228,63 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if scale != 1 {
 		unscaleBoxes(boxes, scale, b.Dx(), b.Dy())
 	}
-	return buildPage(b.Dx(), b.Dy(), boxes), nil
+	page := buildPage(b.Dx(), b.Dy(), boxes)
+	page.Languages = used
+	return page, nil
+}
+
+// blankPGM is an 8×8 white page: reading it makes gosseract run its lazy
+// Init at a moment of our choosing, in a few milliseconds.
+var blankPGM = append([]byte("P5\n8 8\n255\n"), bytes.Repeat([]byte{255}, 64)...)
+
+// init (re)initialises the client for a language set, holding apiLock
+// alone: gosseract runs Init inside the first recognition after a language
+// change, so a blank page is read for it. e.mu must be held.
+func (e *Engine) init(langs string) error {
+	apiLock.Lock()
+	defer apiLock.Unlock()
+	if e.client == nil {
+		c := gosseract.NewClient()
+		if e.prefix != "" {
+			if err := c.SetTessdataPrefix(e.prefix); err != nil {
+				c.Close()
+				return fmt.Errorf("tesseract: %w", err)
+			}
+		}
+		e.client, e.langs = c, ""
+	}
+	if err := e.client.SetLanguage(strings.Split(langs, "+")...); err != nil {
+		return fmt.Errorf("tesseract: %w", err)
+	}
+	e.inits++
+	err := e.client.SetImageFromBytes(blankPGM)
+	if err == nil {
+		_, err = e.client.GetBoundingBoxesVerbose()
+	}
+	if err != nil {
+		// Init failed. Start from a fresh client next time rather than
+		// trust this one.
+		e.client.Close()
+		e.client, e.langs = nil, ""
+		return fmt.Errorf("tesseract: %w", err)
+	}
+	e.langs = langs
+	return nil
 }
 
 // recognize runs one recognition of a PGM at a resolution with the
 // languages, reusing the client when it was initialised for them. e.mu must
 // be held.
 func (e *Engine) recognize(pgm []byte, dpi int, langs string) ([]gosseract.BoundingBox, error) {
-	if e.client == nil {
-		c := gosseract.NewClient()
-		if e.prefix != "" {
-			if err := c.SetTessdataPrefix(e.prefix); err != nil {
-				c.Close()
-				return nil, fmt.Errorf("tesseract: %w", err)
-			}
+	if e.client == nil || langs != e.langs {
+		if err := e.init(langs); err != nil {
+			return nil, err
 		}
-		e.client, e.langs = c, ""
 	}
-	if langs != e.langs {
-		if err := e.client.SetLanguage(strings.Split(langs, "+")...); err != nil {
-			return nil, fmt.Errorf("tesseract: %w", err)
-		}
-		e.langs = langs
-		e.inits++ // gosseract runs Init lazily, inside the next call below
-	}
+	// Engines of a pool recognise at the same time; none while an Init
+	// has stderr redirected.
+	apiLock.RLock()
+	defer apiLock.RUnlock()
 	// Kept by gosseract and applied again after every Init: a new
 	// language set gets a new Tesseract object with defaults.
 	//
@@ -254,10 +303,6 @@ func (e *Engine) recognize(pgm []byte, dpi int, langs string) ([]gosseract.Bound
 	// mallinfo2: 14 KB for a 350-word page).
 	boxes, err := e.read(gosseract.PSM_AUTO)
 	if err != nil {
-		// Init failed. Start from a fresh client next time rather than
-		// trust this one.
-		e.client.Close()
-		e.client, e.langs = nil, ""
 		return nil, fmt.Errorf("tesseract: %w", err)
 	}
 	conf := meanConfidence(boxes)
@@ -297,8 +342,16 @@ const osdBelow = 0.5
 func (e *Engine) read(mode gosseract.PageSegMode) ([]gosseract.BoundingBox, error) {
 	e.client.SetVariable("tessedit_pageseg_mode", strconv.Itoa(int(mode)))
 	e.reads++
+	now := reading.Add(1)
+	for m := readingMax.Load(); now > m && !readingMax.CompareAndSwap(m, now); m = readingMax.Load() {
+	}
+	defer reading.Add(-1)
 	return e.client.GetBoundingBoxesVerbose()
 }
+
+// reading counts the recognitions running in the process, and readingMax
+// the most at once: for tests.
+var reading, readingMax atomic.Int32
 
 // meanConfidence is the words' mean confidence, 0–1, weighted by their
 // length; 0 when there are none.
@@ -320,6 +373,10 @@ func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.closed = true
+	if e.osd != nil {
+		e.osd.close()
+		e.osd = nil
+	}
 	if e.client != nil {
 		err := e.client.Close()
 		e.client = nil
