@@ -68,7 +68,7 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 	info := &service.Info{
 		Service: "s3ocr", Version: buildinfo.Version,
 		Engine:    ocr.EngineInfo{Name: "tesseract", Version: buildinfo.Tesseract},
-		Languages: cfg.Languages, ContentTypes: service.ContentTypes,
+		Languages: service.InfoLanguages(cfg.Languages), ContentTypes: service.ContentTypes,
 		Limits: service.Limits{
 			MaxUploadBytes: cfg.MaxBytes, MaxPixelsPerPage: cfg.MaxPixels, MaxPages: cfg.MaxPages, MaxLanguages: service.MaxLanguages,
 			MaxFilenameBytes: service.MaxFilenameBytes, PresignExpirySeconds: int(cfg.PresignExpiry.Seconds()),

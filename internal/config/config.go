@@ -41,6 +41,10 @@ type Process struct {
 	InlineResult   int           // INLINE_RESULT_BYTES, default 300,000: larger results go to S3 (items max 400 KB)
 	PageBudget     time.Duration // PAGE_BUDGET, default 10s: with less time left before the deadline, stop with "timeout"
 	EventBusName   string        // EVENT_BUS_NAME, default "": when set, completions are published to this EventBridge bus
+	// ENGINES, default "auto" (0 here): how many Tesseract engines read a
+	// document's pages at once, each on its own vCPU with ~100 MB of model
+	// and page; auto is one per vCPU the function has (tesseract.CPUs).
+	Engines int
 }
 
 // Status configures the status function.
@@ -80,6 +84,11 @@ const (
 	EnvPageBudget     = "PAGE_BUDGET"
 	EnvStuckAfter     = "STUCK_AFTER"
 	EnvEventBus       = "EVENT_BUS_NAME"
+	EnvEngines        = "ENGINES"
+	// EnvLambdaMemory is set by Lambda itself (a reserved name the
+	// template cannot set): the function's memory in MB, which fixes its
+	// vCPUs.
+	EnvLambdaMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 )
 
 // Getenv is how settings are looked up; os.Getenv in production.
@@ -141,6 +150,14 @@ func (r *reader) list(name, def string) []string {
 	return out
 }
 
+// engines reads ENGINES: "auto" (0) or a positive number.
+func (r *reader) engines() int {
+	if v := r.str(EnvEngines, "auto"); v == "auto" {
+		return 0
+	}
+	return int(r.int64(EnvEngines, 0))
+}
+
 func (r *reader) err() error {
 	if len(r.errs) == 0 {
 		return nil
@@ -197,6 +214,7 @@ func LoadProcess(get Getenv) (Process, error) {
 		InlineResult:   int(r.int64(EnvInlineResult, 300_000)),
 		PageBudget:     r.duration(EnvPageBudget, 10*time.Second),
 		EventBusName:   r.str(EnvEventBus, ""),
+		Engines:        r.engines(),
 	}
 	return c, r.err()
 }

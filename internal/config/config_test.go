@@ -47,3 +47,17 @@ func TestLoadUpload_LanguagesList(t *testing.T) {
 		t.Fatalf("languages = %q", c.Languages)
 	}
 }
+
+func TestLoadProcess_EnginesAutoOrAPositiveNumber(t *testing.T) {
+	for v, want := range map[string]int{"": 0, "auto": 0, "2": 2} {
+		c, err := LoadProcess(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvEngines: v}))
+		if err != nil || c.Engines != want {
+			t.Errorf("ENGINES=%q: %d %v, want %d", v, c.Engines, err, want)
+		}
+	}
+	for _, v := range []string{"0", "-1", "many"} {
+		if _, err := LoadProcess(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvEngines: v})); err == nil || !strings.Contains(err.Error(), EnvEngines) {
+			t.Errorf("ENGINES=%q: %v", v, err)
+		}
+	}
+}

@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"image"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/s3ocr/s3ocr/internal/entities"
@@ -19,30 +21,146 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string,
 	}
 	defer src.Close()
 	p.Stats.OCRRuns.Add(1)
-	res := &ocr.Result{Languages: langs, Engine: p.Engine.Info()}
-	var texts []string
-	var confSum float64
-	var words int
+	pages := make([]*ocr.Page, src.Pages())
 	var lastProgress time.Time
-	// One page at a time: memory holds one decoded page however many there
-	// are, and the deadline is checked before each.
-	for i := range src.Pages() {
-		if err := p.checkTime(ctx); err != nil {
-			return nil, err
-		}
-		img, page, err := src.Page(ctx, i)
-		if err != nil {
-			return nil, err
-		}
-		if page == nil {
-			if page, err = p.readPage(ctx, i, img, langs); err != nil {
-				return nil, err
-			}
+	done := 0
+	// collect keeps a page read, counts it and reports progress; it runs
+	// on this goroutine only.
+	collect := func(r pageRead) {
+		if r.engine {
 			p.Stats.EnginePages.Add(1)
 			rep.EnginePages++
 		}
-		page.Number = i + 1
 		p.Stats.Pages.Add(1)
+		r.page.Number = r.i + 1
+		pages[r.i] = r.page
+		done++
+		if len(pages) > 1 && done < len(pages) && p.Now().Sub(lastProgress) >= progressEvery {
+			lastProgress = p.Now()
+			p.progress(ctx, uploadID, done, len(pages))
+		}
+	}
+	if n := min(p.Concurrency, len(pages)); n > 1 {
+		err = p.readPages(ctx, src, langs, n, collect)
+	} else {
+		// One page at a time: memory holds one decoded page however many
+		// there are, and the deadline is checked before each.
+		for i := range pages {
+			var r pageRead
+			if r, err = p.nextPage(ctx, src, i); err == nil && r.page == nil {
+				r.page, err = p.readPage(ctx, i, r.img, langs)
+			}
+			if err != nil {
+				break
+			}
+			collect(r)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return assemble(pages, langs, p.Engine.Info()), nil
+}
+
+// pageRead is a page of a document on its way: decoded (img), or read.
+type pageRead struct {
+	i      int
+	img    image.Image // to recognise, when page is nil
+	page   *ocr.Page
+	engine bool // the engine read it (not a text layer)
+	err    error
+}
+
+// nextPage checks the time left and decodes page i: an image for the
+// engine, or a page read already from a text layer.
+func (p *Processor) nextPage(ctx context.Context, src ocr.PageSource, i int) (pageRead, error) {
+	if err := p.checkTime(ctx); err != nil {
+		return pageRead{}, err
+	}
+	img, page, err := src.Page(ctx, i)
+	return pageRead{i: i, img: img, page: page, engine: page == nil}, err
+}
+
+// readPages reads a document's pages n at a time, with the engine taking
+// n concurrent calls (one per engine of a pool, one per vCPU). Pages are
+// decoded one at a time in order, as the source requires, and handed over
+// unbuffered: a decoded page waits only until an engine is free, so memory
+// holds at most n pages being read and one waiting. The first error (a
+// page that cannot be decoded or read, the deadline) stops the decoding and
+// the handing out of pages; pages being read finish, because recognition
+// cannot be interrupted, or are given up on at the deadline by readPage.
+func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []string, n int, collect func(pageRead)) error {
+	jobs := make(chan pageRead)
+	reads := make(chan pageRead) // drained to the end below, so sends never stay blocked
+	stopped := make(chan struct{})
+	isStopped := func() bool {
+		select {
+		case <-stopped:
+			return true
+		default:
+			return false
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { // the decoder
+		defer close(jobs)
+		for i := range src.Pages() {
+			if isStopped() {
+				return
+			}
+			r, err := p.nextPage(ctx, src, i)
+			if err != nil || r.page != nil { // failed, or read from a text layer
+				r.err = err
+				reads <- r
+				if err != nil {
+					return
+				}
+				continue
+			}
+			select {
+			case jobs <- r:
+			case <-stopped:
+				return
+			}
+		}
+	})
+	for range n {
+		wg.Go(func() { // a reader, one per engine
+			for r := range jobs {
+				if isStopped() {
+					continue
+				}
+				r.page, r.err = p.readPage(ctx, r.i, r.img, langs)
+				r.img = nil
+				reads <- r
+			}
+		})
+	}
+	go func() { wg.Wait(); close(reads) }()
+	var first error
+	for r := range reads {
+		switch {
+		case first != nil:
+		case r.err != nil:
+			first = r.err
+			close(stopped)
+		default:
+			collect(r)
+		}
+	}
+	return first
+}
+
+// assemble joins a document's pages into its result. With languages
+// "auto", the result's languages are those its pages were read with, in
+// the order they first appear.
+func assemble(pages []*ocr.Page, langs []string, engine ocr.EngineInfo) *ocr.Result {
+	res := &ocr.Result{Languages: langs, Engine: engine, Pages: make([]ocr.Page, 0, len(pages))}
+	var chosen []string
+	texts := make([]string, 0, len(pages))
+	var confSum float64
+	var words int
+	for _, page := range pages {
 		res.Pages = append(res.Pages, *page)
 		texts = append(texts, page.Text)
 		n := 0
@@ -51,10 +169,14 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string,
 		}
 		confSum += page.Confidence * float64(n)
 		words += n
-		if src.Pages() > 1 && i+1 < src.Pages() && p.Now().Sub(lastProgress) >= progressEvery {
-			lastProgress = p.Now()
-			p.progress(ctx, uploadID, i+1, src.Pages())
+		for _, l := range page.Languages {
+			if !slices.Contains(chosen, l) {
+				chosen = append(chosen, l)
+			}
 		}
+	}
+	if IsAutoLanguages(langs) && len(chosen) > 0 {
+		res.Languages = chosen
 	}
 	// Pages are joined by form feeds, as pdftotext and Tesseract do.
 	res.Text = strings.Join(texts, "\f")
@@ -68,7 +190,7 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string,
 		}
 	}
 	res.Entities, res.DocumentType = entities.Extract(res.Pages)
-	return res, nil
+	return res
 }
 
 // deadlineMargin is how long before the invocation's deadline a page still

@@ -2,8 +2,12 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"image"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,5 +108,142 @@ func TestRecognize_APageReadInTimeDoesNotAbandonTheEngine(t *testing.T) {
 	defer cancel()
 	if outcome, err := e.proc.Process(c, "uploads/"+id); err != nil || outcome != "processed" || e.proc.Abandoned() {
 		t.Fatalf("Process = %s %v, abandoned %v", outcome, err, e.proc.Abandoned())
+	}
+}
+
+// numberedPages is a document of n image pages, page i (from 0) i+1 pixels
+// wide so the engine can tell them apart; it counts the pages decoded.
+type numberedPages struct {
+	n       int
+	decoded atomic.Int32
+}
+
+func (d *numberedPages) Open(context.Context, []byte, string) (ocr.PageSource, error) { return d, nil }
+func (d *numberedPages) Pages() int                                                   { return d.n }
+func (d *numberedPages) Close() error                                                 { return nil }
+func (d *numberedPages) Page(_ context.Context, i int) (image.Image, *ocr.Page, error) {
+	d.decoded.Add(1)
+	return image.NewGray(image.Rect(0, 0, i+1, 1)), nil, nil
+}
+
+// poolEngine takes concurrent calls, as a tesseract.Pool does, and records
+// how many ran at once. The first `together` calls wait for each other, so
+// that if the processor allows that many at once they do run at once.
+type poolEngine struct {
+	fakeEngine
+	together  int
+	failOn    int // the page (from 1) that fails with EOCRFAILED; 0 for none
+	mu        sync.Mutex
+	inFlight  int
+	maxFlight int
+	arrived   int
+	all       chan struct{}
+}
+
+func (e *poolEngine) Recognize(ctx context.Context, img image.Image, langs []string) (*ocr.Page, error) {
+	e.runs.Add(1)
+	page := img.Bounds().Dx()
+	e.mu.Lock()
+	e.inFlight++
+	e.maxFlight = max(e.maxFlight, e.inFlight)
+	e.arrived++
+	if e.arrived == e.together {
+		close(e.all)
+	}
+	wait := e.arrived <= e.together
+	e.mu.Unlock()
+	defer func() { e.mu.Lock(); e.inFlight--; e.mu.Unlock() }()
+	if wait {
+		select {
+		case <-e.all:
+		case <-time.After(10 * time.Second): // fail below rather than hang
+		}
+	}
+	if page == e.failOn {
+		return nil, ocr.Errorf(ocr.EOCRFAILED, "page %d cannot be read", page)
+	}
+	p := &ocr.Page{Text: fmt.Sprintf("page %d", page), Confidence: 0.9}
+	if slices.Equal(langs, []string{ocr.AutoLanguage}) {
+		p.Languages = []string{"fra", "eng"}[page%2:]
+	}
+	return p, nil
+}
+
+func newPoolEnv(t *testing.T, engines, pages, failOn int) (*env, *poolEngine, *numberedPages) {
+	e := newEnv(t)
+	eng := &poolEngine{together: min(engines, pages), failOn: failOn, all: make(chan struct{})}
+	docs := &numberedPages{n: pages}
+	e.proc.Engine, e.proc.Concurrency, e.proc.Documents = eng, engines, docs
+	return e, eng, docs
+}
+
+func TestRecognize_PagesAreReadOnePerEngineAtOnceAndKeptInOrder(t *testing.T) {
+	e, eng, _ := newPoolEnv(t, 3, 10, 0)
+	id := e.upload(t, "image/png", pngBytes(t, 20, 20, 255))
+	if got := e.process(t, id); got != "processed" {
+		t.Fatalf("outcome %s", got)
+	}
+	st := e.get(t, id)
+	if st.Status != ocr.StatusDone || len(st.Result.Pages) != 10 {
+		t.Fatalf("status %s, %d pages", st.Status, len(st.Result.Pages))
+	}
+	for i, p := range st.Result.Pages {
+		if p.Number != i+1 || p.Text != fmt.Sprintf("page %d", i+1) {
+			t.Errorf("page %d is numbered %d and reads %q", i+1, p.Number, p.Text)
+		}
+	}
+	if eng.maxFlight != 3 || eng.runs.Load() != 10 {
+		t.Fatalf("%d pages read at most at once by 3 engines, %d read", eng.maxFlight, eng.runs.Load())
+	}
+	if n := e.proc.Stats.EnginePages.Load(); n != 10 {
+		t.Fatalf("%d engine pages counted", n)
+	}
+}
+
+func TestRecognize_ASinglePageUsesOneEngine(t *testing.T) {
+	e, eng, _ := newPoolEnv(t, 3, 1, 0)
+	id := e.upload(t, "image/png", pngBytes(t, 20, 20, 255))
+	if got := e.process(t, id); got != "processed" || eng.maxFlight != 1 {
+		t.Fatalf("outcome %s, %d at once", got, eng.maxFlight)
+	}
+}
+
+func TestRecognize_AnErrorOnAPageStopsTheOtherEnginesAndFailsWithItsCode(t *testing.T) {
+	const engines, pages, bad = 2, 20, 3
+	e, eng, docs := newPoolEnv(t, engines, pages, bad)
+	id := e.upload(t, "image/png", pngBytes(t, 20, 20, 255))
+	if got := e.process(t, id); got != "failed" {
+		t.Fatalf("outcome %s", got)
+	}
+	if st := e.get(t, id); st.Status != ocr.StatusFailed || st.Error.Code != ocr.EOCRFAILED || !strings.Contains(st.Error.Message, "page 3") {
+		t.Fatalf("status %s %+v", st.Status, st.Error)
+	}
+	// Pages already with an engine or waiting for one when page 3 failed
+	// may finish; none after them starts.
+	if n := eng.runs.Load(); n > bad+engines {
+		t.Fatalf("%d pages read after page %d failed with %d engines", n, bad, engines)
+	}
+	if n := docs.decoded.Load(); n > bad+engines+1 {
+		t.Fatalf("%d pages decoded; decoding should stop at the failure", n)
+	}
+}
+
+func TestRecognize_AutoLanguagesReportThoseThePagesWereReadWith(t *testing.T) {
+	e, _, _ := newPoolEnv(t, 2, 3, 0)
+	id := e.upload(t, "image/png", pngBytes(t, 20, 20, 255), "auto")
+	if got := e.process(t, id); got != "processed" {
+		t.Fatalf("outcome %s", got)
+	}
+	st := e.get(t, id)
+	// Pages 1 and 3 read as English, page 2 as French and English: the
+	// document's languages in the order they first appear.
+	if !slices.Equal(st.Result.Languages, []string{"eng", "fra"}) {
+		t.Fatalf("result languages %v", st.Result.Languages)
+	}
+	if got := st.Result.Pages[0].Languages; !slices.Equal(got, []string{"eng"}) {
+		t.Fatalf("page 1 languages %v", got)
+	}
+	if got := st.Result.Pages[1].Languages; !slices.Equal(got, []string{"fra", "eng"}) {
+		t.Fatalf("page 2 languages %v", got)
 	}
 }

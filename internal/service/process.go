@@ -33,6 +33,10 @@ type Processor struct {
 	Lease        time.Duration // claim lease, renewed every third of it while OCR runs
 	UploadPrefix string        // keys under it are uploads: prefix + upload id
 	PageBudget   time.Duration // time a page needs: with less left before the deadline, stop with ETIMEOUT
+	// Concurrency is how many pages of a document are read at once: the
+	// Engine must take that many Recognize calls at the same time (a
+	// tesseract.Pool of that size). 0 or 1 reads one page at a time.
+	Concurrency int
 
 	Observer Observer // receives a report of every Process call; optional
 	Notifier Notifier // told of every upload that finishes; optional

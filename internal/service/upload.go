@@ -182,10 +182,18 @@ var languagePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{1,31}$`)
 
 // ValidateLanguages checks requested language codes against the installed
 // ones, dropping duplicates but keeping order (the first is Tesseract's
-// primary language). None requested means "eng".
+// primary language). None requested means "eng". "auto" alone asks for
+// each page's languages to be chosen from its script; it is not mixed with
+// codes, which would leave unclear which of them to read with.
 func ValidateLanguages(requested, installed []string) ([]string, error) {
 	if len(requested) == 0 {
 		requested = []string{"eng"}
+	}
+	if slices.Contains(requested, ocr.AutoLanguage) {
+		if slices.ContainsFunc(requested, func(l string) bool { return l != ocr.AutoLanguage }) {
+			return nil, ocr.Errorf(ocr.ELANGUAGE, "%q chooses the languages itself and cannot be mixed with language codes", ocr.AutoLanguage)
+		}
+		return []string{ocr.AutoLanguage}, nil
 	}
 	var out []string
 	for _, l := range requested {
@@ -203,4 +211,14 @@ func ValidateLanguages(requested, installed []string) ([]string, error) {
 		return nil, ocr.Errorf(ocr.ELANGUAGE, "%d languages asked for; the limit is %d", len(out), MaxLanguages)
 	}
 	return out, nil
+}
+
+// IsAutoLanguages reports whether langs ask for automatic languages.
+func IsAutoLanguages(langs []string) bool {
+	return len(langs) == 1 && langs[0] == ocr.AutoLanguage
+}
+
+// InfoLanguages is what GET /info lists: the installed codes, then "auto".
+func InfoLanguages(installed []string) []string {
+	return append(slices.Clone(installed), ocr.AutoLanguage)
 }

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,7 @@ func TestCreate_RefusesBadRequests(t *testing.T) {
 		{"language not installed", func(r *service.CreateUploadRequest) { r.Languages = []string{"eng", "jpn"} }, ocr.ELANGUAGE},
 		{"language code malformed", func(r *service.CreateUploadRequest) { r.Languages = []string{"../eng"} }, ocr.ELANGUAGE},
 		{"osd is not a language", func(r *service.CreateUploadRequest) { r.Languages = []string{"osd"} }, ocr.ELANGUAGE},
+		{"auto mixed with codes", func(r *service.CreateUploadRequest) { r.Languages = []string{"auto", "eng"} }, ocr.ELANGUAGE},
 		{"filename with control character", func(r *service.CreateUploadRequest) { r.Filename = "a\x00.png" }, ocr.EFILENAME},
 		{"filename with newline", func(r *service.CreateUploadRequest) { r.Filename = "a\n.png" }, ocr.EFILENAME},
 		{"filename of 1000 characters", func(r *service.CreateUploadRequest) { r.Filename = strings.Repeat("a", 1000) }, ocr.EFILENAME},
@@ -164,5 +166,21 @@ func TestStatus_NoFileBeforeThePOSTExpiredIsAFailure(t *testing.T) {
 	st, err := e.status.Get(ctx, out.UploadID)
 	if err != nil || st.Status != ocr.StatusFailed || st.Error == nil || st.Error.Code != ocr.ENOTUPLOADED {
 		t.Fatalf("13 min after presign: %+v %v", st, err)
+	}
+}
+
+func TestValidateLanguages_AutoAloneIsKeptAndKeysItsOwnResults(t *testing.T) {
+	got, err := service.ValidateLanguages([]string{"auto", "auto"}, []string{"eng", "fra"})
+	if err != nil || !slices.Equal(got, []string{"auto"}) {
+		t.Fatalf("ValidateLanguages(auto) = %v %v", got, err)
+	}
+	auto := ocr.Options{Languages: got}.ResultKey("abc", "5")
+	for _, explicit := range [][]string{{"eng"}, {"eng", "fra"}} {
+		if auto == (ocr.Options{Languages: explicit}).ResultKey("abc", "5") {
+			t.Fatalf("auto shares its result key with %v", explicit)
+		}
+	}
+	if info := service.InfoLanguages([]string{"eng", "fra"}); !slices.Equal(info, []string{"eng", "fra", "auto"}) {
+		t.Fatalf("GET /info languages %v", info)
 	}
 }

@@ -5,6 +5,7 @@ package processapp
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,15 +24,21 @@ import (
 	"github.com/s3ocr/s3ocr/internal/tesseract"
 )
 
-// New builds the process function's handler with a warm OCR engine. The
-// engine is created once per container and reused by every invocation.
+// New builds the process function's handler with warm OCR engines, one per
+// vCPU. They are created once per container and reused by every invocation.
 func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 	cfg, err := config.LoadProcess(get)
 	if err != nil {
 		return nil, err
 	}
 	log := app.Logger(os.Stdout, cfg.LogLevel).With("function", "process")
-	engine, err := tesseract.New(tesseract.Config{TessdataPrefix: cfg.TessdataPrefix})
+	// One engine per vCPU: a document's pages are read that many at once.
+	engines := cfg.Engines
+	if engines == 0 {
+		mb, _ := strconv.Atoi(get(config.EnvLambdaMemory)) // 0 outside Lambda
+		engines = tesseract.CPUs(mb)
+	}
+	engine, err := tesseract.NewPool(tesseract.Config{TessdataPrefix: cfg.TessdataPrefix}, engines)
 	if err != nil {
 		return nil, fmt.Errorf("OCR engine: %w", err)
 	}
@@ -52,6 +59,7 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		Lease:        cfg.ClaimLease,
 		UploadPrefix: cfg.UploadPrefix,
 		PageBudget:   cfg.PageBudget,
+		Concurrency:  engine.Size(),
 		Observer:     &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
 		Notifier:     notifier,
 	}}, nil
