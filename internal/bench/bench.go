@@ -52,13 +52,15 @@ type Run struct {
 // pages through it and starts it 5 times cold; the memory benchmark reads
 // each document once (the two 50-page PDFs, side by side, take a minute and
 // a half); with Tesseract's default threading a page takes several seconds,
-// so those runs read one page after the warm-up.
+// so those runs read one page after the warm-up. The engines run reads a
+// 4-page PDF with one engine and with two, three times each (about 40 s).
 var Plan = []Run{
 	{Name: "ocr", Bench: "^BenchmarkOCRPage$", Benchtime: "5x", Threads: "1"},
 	{Name: "deployed", Pkg: "internal/portable", Bench: "^(BenchmarkDeployedPage|BenchmarkColdStart)$", Benchtime: "5x", Threads: "1"},
 	{Name: "store", Bench: "^(BenchmarkDuplicate|BenchmarkStatus|BenchmarkStatusThroughput)$", Benchtime: "1s", Threads: "1"},
 	{Name: "memory", Bench: "^BenchmarkMemory$", Benchtime: "1x", Threads: "1"},
 	{Name: "searchpdf", Pkg: "internal/searchpdf", Bench: "^(BenchmarkSearchablePDF|BenchmarkSearchablePDFMemory)$", Benchtime: "5x", Threads: "1"},
+	{Name: "engines", Bench: "^BenchmarkEngines$", Benchtime: "3x", CPUs: 2, Threads: "1"},
 	{Name: "threads-1cpu-limit1", Bench: "^BenchmarkEngine$", Benchtime: "2x", CPUs: 1, Threads: "1"},
 	{Name: "threads-1cpu-default", Bench: "^BenchmarkEngine$", Benchtime: "1x", CPUs: 1},
 	{Name: "threads-2cpu-limit1", Bench: "^BenchmarkEngine$", Benchtime: "2x", CPUs: 2, Threads: "1"},
