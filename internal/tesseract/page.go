@@ -10,27 +10,32 @@ import (
 	"github.com/s3ocr/s3ocr/internal/ocr"
 )
 
-// buildPage assembles a page from Tesseract's words in reading order, each
-// numbered by block, paragraph and line as gosseract reports them. The text
-// is laid out as Tesseract's own text output is: words joined by spaces,
-// lines by newlines, and a blank line where a paragraph or block ends.
+// buildPage assembles a page from Tesseract's words, each numbered by
+// block, paragraph and line as gosseract reports them, in reading order
+// (see readingOrder).
 func buildPage(width, height int, boxes []gosseract.BoundingBox) *ocr.Page {
-	p := &ocr.Page{Width: width, Height: height}
+	lines, conf := tesseractLines(boxes)
+	return layoutPage(width, height, readingOrder(lines), conf)
+}
+
+// tesseractLines groups Tesseract's words into its lines, in its order, and
+// gives the words' mean confidence, 0–1 (0 when there are none).
+func tesseractLines(boxes []gosseract.BoundingBox) ([]textLine, float64) {
 	var (
-		line       *ocr.Line
+		lines      []textLine
+		line       *textLine
 		lineSum    float64
 		pageSum    float64
 		words      int
 		block, par = -1, -1
 		lineNum    = -1
-		newParas   []bool // whether p.Lines[i] starts a paragraph
 	)
 	endLine := func() {
 		if line == nil {
 			return
 		}
 		line.Confidence = round4(lineSum / float64(len(line.Words)))
-		p.Lines = append(p.Lines, *line)
+		lines = append(lines, *line)
 		line, lineSum = nil, 0
 	}
 	for _, b := range boxes {
@@ -42,8 +47,7 @@ func buildPage(width, height int, boxes []gosseract.BoundingBox) *ocr.Page {
 		if newPara || b.LineNum != lineNum {
 			endLine()
 			block, par, lineNum = b.BlockNum, b.ParNum, b.LineNum
-			line = &ocr.Line{}
-			newParas = append(newParas, newPara)
+			line = &textLine{block: b.BlockNum, newPara: newPara}
 		} else {
 			line.Text += " "
 		}
@@ -61,10 +65,23 @@ func buildPage(width, height int, boxes []gosseract.BoundingBox) *ocr.Page {
 		words++
 	}
 	endLine()
-	// The page's text: lines joined by newlines, a blank line between
-	// paragraphs, as Tesseract's own text output, without rules: dashed and
-	// dotted separators, on receipts above all, are read as long strings of
-	// made-up words. They stay in Lines, with their confidence.
+	if words == 0 {
+		return lines, 0
+	}
+	return lines, pageSum / float64(words)
+}
+
+// layoutPage makes the page of lines in their order. The text is laid out
+// as Tesseract's own text output is: words joined by spaces, lines by
+// newlines, and a blank line where a paragraph or block starts.
+func layoutPage(width, height int, lines []textLine, conf float64) *ocr.Page {
+	p := &ocr.Page{Width: width, Height: height, Confidence: round4(conf)}
+	for _, l := range lines {
+		p.Lines = append(p.Lines, l.Line)
+	}
+	// Without rules: dashed and dotted separators, on receipts above all,
+	// are read as long strings of made-up words. They stay in Lines, with
+	// their confidence.
 	rules := ruleLines(p.Lines)
 	var text strings.Builder
 	for i, l := range p.Lines {
@@ -73,16 +90,13 @@ func buildPage(width, height int, boxes []gosseract.BoundingBox) *ocr.Page {
 		}
 		if text.Len() > 0 {
 			text.WriteByte('\n')
-			if newParas[i] {
+			if lines[i].newPara {
 				text.WriteByte('\n')
 			}
 		}
 		text.WriteString(l.Text)
 	}
 	p.Text = text.String()
-	if words > 0 {
-		p.Confidence = round4(pageSum / float64(words))
-	}
 	return p
 }
 
