@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/service"
 )
 
 // fakeDocuments opens every file as the same fake pages: nil for an image
@@ -245,5 +246,44 @@ func TestRecognize_AutoLanguagesReportThoseThePagesWereReadWith(t *testing.T) {
 	}
 	if got := st.Result.Pages[1].Languages; !slices.Equal(got, []string{"fra", "eng"}) {
 		t.Fatalf("page 2 languages %v", got)
+	}
+}
+
+func TestRun_AWorkerWhoseClaimIsTakenOverStopsReadingAndWaits(t *testing.T) {
+	e := newEnv(t)
+	e.proc.Lease = 30 * time.Millisecond // renewed every 10 ms
+	e.engine.gate = make(chan struct{})
+	e.proc.Documents = &fakeDocuments{pages: []any{nil, nil, nil}}
+	content := pngBytes(t, 20, 20, 255)
+	id := e.upload(t, "image/png", content)
+	type res struct {
+		out service.Outcome
+		err error
+	}
+	done := make(chan res, 1)
+	go func() { out, err := e.proc.Process(ctx, "uploads/"+id); done <- res{out, err} }()
+	for e.engine.runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// The worker stalls on page 1 past its lease (a long pause, say), and
+	// another attempt takes the claim over.
+	now := e.clock.Now().Add(time.Hour)
+	e.clock.Set(now)
+	key := ocr.Options{Languages: []string{"eng"}}.ResultKey(sha256Hex(content), "1")
+	other := &ocr.ResultRecord{Key: key, State: ocr.ResultProcessing, Owner: "other#1", LeaseUntil: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+	if ok, _, err := e.store.ClaimResult(ctx, other, now); !ok || err != nil {
+		t.Fatalf("takeover: %v %v", ok, err)
+	}
+	time.Sleep(100 * time.Millisecond) // several beats: the stalled worker learns it lost
+	close(e.engine.gate)
+	r := <-done
+	if r.err != nil || r.out != service.OutcomeWaiting {
+		t.Fatalf("the worker that lost its claim = %s %v, want waiting on the new holder", r.out, r.err)
+	}
+	if n := e.engine.runs.Load(); n != 1 {
+		t.Fatalf("the engine read %d pages; the worker should stop after the page it was reading", n)
+	}
+	if rec, err := e.store.Result(ctx, key); err != nil || rec.Owner != "other#1" || rec.State != ocr.ResultProcessing {
+		t.Fatalf("the claim = %+v %v, want still the other attempt's", rec, err)
 	}
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -53,9 +54,6 @@ type Stats struct {
 	EnginePages atomic.Int64 // pages the engine recognised (not from a text layer)
 }
 
-// ErrBusy is wrapped by Process's error when another delivery of the same
-// upload holds the work: retrying later is right.
-var ErrBusy = errors.New("busy")
 
 // Outcome says what Process did with an object, for logs and tests.
 type Outcome string
@@ -147,7 +145,7 @@ func (p *Processor) process(ctx context.Context, key string, rep *Report) (Outco
 	log = log.With("resultKey", rkey)
 	now := p.Now()
 	claim := &ocr.ResultRecord{
-		Key: rkey, State: ocr.ResultProcessing, Owner: u.ID, LeaseUntil: now.Add(p.Lease),
+		Key: rkey, State: ocr.ResultProcessing, Owner: attemptOwner(u.ID), LeaseUntil: now.Add(p.Lease),
 		Document: *doc, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ResultTTL),
 	}
 	won, cur, err := p.Store.ClaimResult(ctx, claim, now)
@@ -222,11 +220,17 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 		p.release(ctx, log, claim)
 		return "", fmt.Errorf("mark upload %s processing: %w", u.ID, err)
 	}
-	stop := p.heartbeat(ctx, log, claim)
+	rctx, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
+	stop := p.heartbeat(rctx, log, claim, lost)
 	ocrStart := p.Now()
-	res, err := p.recognize(ctx, rep, u.ID, data, doc.ContentType, u.Languages)
+	res, err := p.recognize(rctx, rep, u.ID, data, doc.ContentType, u.Languages)
 	rep.OCR = p.Now().Sub(ocrStart)
 	stop()
+	if errors.Is(context.Cause(rctx), errClaimLost) {
+		// This upload becomes a waiter of the attempt that holds the claim.
+		return p.wait(ctx, log, rep, u, doc, claim.Key)
+	}
 	storeStart := p.Now()
 	defer func() { rep.Store = p.Now().Sub(storeStart) }()
 	final := *claim
@@ -269,6 +273,26 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 	return outcome, nil
 }
 
+// attemptOwner names the holder of a claim: the upload and a token of this
+// attempt, so that two deliveries of one upload's event are told apart (a
+// claim is renewed, released and completed only by the attempt that made
+// it).
+func attemptOwner(uploadID string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return uploadID + "#" + hex.EncodeToString(b)
+}
+
+// OwnerUpload returns the upload a claim's owner is an attempt of.
+func OwnerUpload(owner string) string {
+	id, _, _ := strings.Cut(owner, "#")
+	return id
+}
+
+// errClaimLost ends a reading whose claim another attempt has taken over
+// (its lease lapsed while this one was stalled): the result is theirs now.
+var errClaimLost = errors.New("the claim was taken over by another attempt")
+
 // maxTakeovers is how many dead workers a content may have before it is
 // given up on: Lambda tries an asynchronous event three times, so the
 // third worker to find the work abandoned is the last there will be.
@@ -299,7 +323,7 @@ func (p *Processor) giveUp(ctx context.Context, log *slog.Logger, rep *Report, u
 // called. The lease is short, so a claim whose worker died (killed at its
 // deadline, out of memory) lapses within a lease and a retry takes it over;
 // renewing keeps it held for as long as the worker lives.
-func (p *Processor) heartbeat(ctx context.Context, log *slog.Logger, claim *ocr.ResultRecord) (stop func()) {
+func (p *Processor) heartbeat(ctx context.Context, log *slog.Logger, claim *ocr.ResultRecord, lost context.CancelCauseFunc) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -317,7 +341,11 @@ func (p *Processor) heartbeat(ctx context.Context, log *slog.Logger, claim *ocr.
 				if err != nil {
 					log.WarnContext(ctx, "could not renew the claim; retrying at the next beat", "err", err)
 				} else if !ok {
-					log.WarnContext(ctx, "claim lost while running; the result will go to whoever holds it")
+					// Another attempt took the work over: stop reading (the
+					// page being read finishes; no other starts) and leave
+					// the result to it.
+					log.WarnContext(ctx, "claim lost while running; stopping, the result goes to whoever holds it")
+					lost(errClaimLost)
 					return
 				}
 			}
@@ -332,6 +360,9 @@ func (p *Processor) heartbeat(ctx context.Context, log *slog.Logger, claim *ocr.
 // into the same wall.
 func (p *Processor) checkTime(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, errClaimLost) {
+			return cause
+		}
 		return ocr.Errorf(ocr.ETIMEOUT, "processing ran out of time")
 	}
 	if d, ok := ctx.Deadline(); ok {
@@ -352,17 +383,16 @@ func (p *Processor) follow(ctx context.Context, log *slog.Logger, rep *Report, u
 		if err := p.Store.ExtendResult(ctx, rec.Key, u.ExpiresAt); err != nil {
 			return "", fmt.Errorf("extend result %s: %w", rec.Key, err)
 		}
-		return p.finish(ctx, log, rep, u.ID, rec, rec.Owner != u.ID), nil
+		return p.finish(ctx, log, rep, u.ID, rec, OwnerUpload(rec.Owner) != u.ID), nil
 	case ocr.ResultProcessing:
-		if rec.Owner == u.ID {
-			// This upload's own claim: either another delivery of the same
-			// event is running it now, or an earlier attempt failed without
-			// releasing it. Only the lease tells them apart, so ask to be
-			// retried: by then the other delivery has finished (and this one
-			// is ignored) or the lease has lapsed (and this one takes over).
-			return "", fmt.Errorf("upload %s is claimed by another delivery of its event until %s: %w",
-				u.ID, rec.LeaseUntil.Format(time.RFC3339), ErrBusy)
-		}
+		// Another attempt holds a live claim: another upload of the same
+		// bytes, or another delivery of this upload's own event (S3
+		// delivers at least once). Either way this attempt waits on it, as
+		// a waiter the holder finishes, and answers at once: bouncing a
+		// duplicate delivery with an error would spend its retries, and
+		// could send it to the dead-letter queue while the upload succeeds.
+		// A holder that dies is taken over, waiters kept, by its own event's
+		// retry once its lease lapses.
 		return p.wait(ctx, log, rep, u, doc, rec.Key)
 	default:
 		return "", fmt.Errorf("result %s in unknown state %q", rec.Key, rec.State)

@@ -224,17 +224,17 @@ func TestProcess_DuplicateEventsRunOCROnce(t *testing.T) {
 	e.engine.gate = make(chan struct{})
 	id := e.upload(t, "image/png", pngBytes(t, 60, 30, 255))
 	var wg sync.WaitGroup
-	var busy atomic.Int32
+	var waiting atomic.Int32
 	for range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.proc.Process(ctx, "uploads/"+id)
+			out, err := e.proc.Process(ctx, "uploads/"+id)
 			switch {
-			case errors.Is(err, service.ErrBusy):
-				busy.Add(1)
 			case err != nil:
 				t.Errorf("Process: %v", err)
+			case out == service.OutcomeWaiting:
+				waiting.Add(1)
 			}
 		}()
 	}
@@ -245,15 +245,14 @@ func TestProcess_DuplicateEventsRunOCROnce(t *testing.T) {
 	if n := e.engine.runs.Load(); n != 1 {
 		t.Fatalf("engine ran %d times for 20 deliveries, want 1", n)
 	}
-	// The duplicates that found the work running asked to be retried; their
-	// retries find the upload done and change nothing.
-	if busy.Load() != 19 {
-		t.Fatalf("%d deliveries asked to be retried, want 19", busy.Load())
+	// The duplicates that found the work running waited on it and answered
+	// at once, without an error to retry: no retries spent, none to send to
+	// the dead-letter queue.
+	if waiting.Load() != 19 {
+		t.Fatalf("%d deliveries waited on the running one, want 19", waiting.Load())
 	}
-	for range busy.Load() {
-		if out := e.process(t, id); out != service.OutcomeIgnored {
-			t.Fatalf("retry outcome = %s, want ignored", out)
-		}
+	if out := e.process(t, id); out != service.OutcomeIgnored {
+		t.Fatalf("a later delivery = %s, want ignored", out)
 	}
 	if st := e.get(t, id); st.Status != ocr.StatusDone || st.Cached {
 		t.Fatalf("status = %+v", st)
@@ -270,13 +269,18 @@ func TestProcess_RetryTakesOverItsOwnStaleClaim(t *testing.T) {
 	// An earlier attempt for this very upload claimed the work and died
 	// without releasing it (the store was unreachable, or it was killed).
 	now := e.clock.Now()
-	e.plantClaim(t, content, id)
-	if _, err := e.proc.Process(ctx, "uploads/"+id); !errors.Is(err, service.ErrBusy) {
-		t.Fatalf("retry within the lease = %v, want ErrBusy (retry later)", err)
+	e.plantClaim(t, content, id+"#dead")
+	// Within the lease the attempt cannot tell a dead holder from a live
+	// one: it waits on the claim and answers.
+	if out, err := e.proc.Process(ctx, "uploads/"+id); err != nil || out != service.OutcomeWaiting {
+		t.Fatalf("retry within the lease = %s %v, want waiting", out, err)
 	}
 	e.clock.Set(now.Add(e.proc.Lease + time.Second))
 	if out := e.process(t, id); out != service.OutcomeProcessed {
 		t.Fatalf("retry after the lease = %s, want processed", out)
+	}
+	if st := e.get(t, id); st.Status != ocr.StatusDone || st.Cached {
+		t.Fatalf("status = %s cached=%v", st.Status, st.Cached)
 	}
 }
 
@@ -297,7 +301,7 @@ func TestProcess_LeaseIsRenewedWhileOCRRuns(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	key := ocr.Options{Languages: []string{"eng"}}.ResultKey(sha256Hex(content), "1")
 	rec, err := e.store.Result(ctx, key)
-	if err != nil || rec.Owner != id || rec.LeaseUntil.Before(later) {
+	if err != nil || service.OwnerUpload(rec.Owner) != id || rec.LeaseUntil.Before(later) {
 		t.Fatalf("claim = %+v, %v; want held by %s with a lease renewed past %s", rec, err, id, later)
 	}
 	other := e.upload(t, "image/png", content)

@@ -93,7 +93,7 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 	switch rec.State {
 	case ocr.ResultDone:
 		out.Status, out.Result = ocr.StatusDone, rec.Result
-		out.Cached = u.Cached || rec.Owner != u.ID
+		out.Cached = u.Cached || OwnerUpload(rec.Owner) != u.ID
 		// The result's document, not the upload's: the upload's own record
 		// is finished best effort after the result, and until then says
 		// processing, without the page count.
