@@ -67,8 +67,10 @@ type LambdaOptions struct {
 	Addr     string       // listen address; default 127.0.0.1 on a free port
 	Listener net.Listener // listen here instead of Addr (opened early, so its address can be in the functions' environment)
 	// Backoff is the delay before each retry of a failed asynchronous
-	// event, the last repeated; default 1 s then 2 s, where AWS waits
-	// about 1 and then 2 minutes.
+	// event, the last repeated; default 1 and then 2 minutes, as AWS waits.
+	// It must outlast the process function's claim lease (30 s): a retry
+	// that comes sooner finds a dead attempt's claim still live, waits on
+	// it, and no attempt is left to take it over. Tests scale both down.
 	Backoff []time.Duration
 	Log     *slog.Logger // the service's own log; default discarded
 }
@@ -141,7 +143,7 @@ type Report struct {
 func StartLambda(specs []FunctionSpec, opts LambdaOptions) (*Lambda, error) {
 	l := &Lambda{backoff: opts.Backoff, log: opts.Log, funcs: map[string]*lambdaFunction{}}
 	if len(l.backoff) == 0 {
-		l.backoff = []time.Duration{time.Second, 2 * time.Second}
+		l.backoff = []time.Duration{time.Minute, 2 * time.Minute}
 	}
 	if l.log == nil {
 		l.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -42,7 +42,7 @@ type Options struct {
 	Static         http.Handler      // served for GET requests for which it has a file (the web page)
 	Log            *slog.Logger      // the stack's own messages; default text to stderr
 	PersistDynamo  bool              // keep dynalite's tables on disk, so RestartDynamo keeps them
-	RetryBackoff   []time.Duration   // async retry delays; default 1s, 2s (Lambda's are about 1 and 2 minutes)
+	RetryBackoff   []time.Duration   // async retry delays; default Lambda's 1 and 2 minutes (scale ClaimLease down with them)
 }
 
 // StackName stands for AWS::StackName locally.
