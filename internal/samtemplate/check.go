@@ -342,8 +342,17 @@ func (p *problems) bucket(t *Template) {
 			p.add("Bucket: no lifecycle rule expires objects under %q", prefix)
 		}
 	}
-	cors := List(Get(props, "CorsConfiguration", "CorsRules"))
-	if len(cors) == 0 || Str(Get(Get(cors[0], "AllowedOrigins"), "Ref")) != "AllowedOrigins" {
+	// Uploads (POST) come only from the page's origins; any origin may GET,
+	// as the presigned URL alone grants a read (see template.yaml).
+	for _, rule := range List(Get(props, "CorsConfiguration", "CorsRules")) {
+		methods := fmt.Sprint(List(Get(rule, "AllowedMethods")))
+		if strings.Contains(methods, "POST") || strings.Contains(methods, "PUT") || strings.Contains(methods, "DELETE") {
+			if Str(Get(Get(rule, "AllowedOrigins"), "Ref")) != "AllowedOrigins" {
+				p.add("Bucket: CORS lets origins other than AllowedOrigins write (%s)", methods)
+			}
+		}
+	}
+	if len(List(Get(props, "CorsConfiguration", "CorsRules"))) == 0 {
 		p.add("Bucket: CORS does not take its origins from the AllowedOrigins parameter")
 	}
 	denied := false

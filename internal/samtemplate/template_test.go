@@ -97,6 +97,10 @@ func TestCheck_BrokenTemplatesFail(t *testing.T) {
 			st := samtemplate.Map(statements(tpl, "UploadFunction")[1])
 			st["Action"] = []any{"s3:PutObject", "s3:GetObject"}
 		}, "UploadFunction: allowed s3:GetObject"},
+		{"any origin may upload", func(tpl *samtemplate.Template) {
+			rules := samtemplate.List(samtemplate.Get(tpl.Resources["Bucket"].Properties, "CorsConfiguration", "CorsRules"))
+			samtemplate.Map(rules[0])["AllowedOrigins"] = []any{"*"}
+		}, "Bucket: CORS lets origins other than AllowedOrigins write"},
 		{"logs kept forever", func(tpl *samtemplate.Template) {
 			delete(tpl.Resources, "ProcessFunctionLogGroup")
 		}, "ProcessFunction: no log group with a retention"},
