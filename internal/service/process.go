@@ -54,7 +54,6 @@ type Stats struct {
 	EnginePages atomic.Int64 // pages the engine recognised (not from a text layer)
 }
 
-
 // Outcome says what Process did with an object, for logs and tests.
 type Outcome string
 
