@@ -46,8 +46,12 @@ func TestMain(m *testing.M) {
 		Log:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 		// Lambda retries after about 1 and 2 minutes, with claims lasting 30 s;
 		// the same proportions, scaled down.
-		RetryBackoff:  []time.Duration{time.Second, 3 * time.Second},
-		Parameters:    map[string]string{"ClaimLease": "500ms"},
+		RetryBackoff: []time.Duration{3 * time.Second, 5 * time.Second},
+		// Renewed every third of it: 2 s leaves room for a heartbeat
+		// delayed by a loaded machine (at 500 ms, duplicate deliveries took
+		// over a live worker's claim in CI), and still lapses before the
+		// first retry, as 30 s does before Lambda's first retry.
+		Parameters:    map[string]string{"ClaimLease": "2s"},
 		PersistDynamo: true, // TestFaults restarts it
 	})
 	cancel()

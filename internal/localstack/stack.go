@@ -407,9 +407,10 @@ func (s *Stack) countLog() (runs, pages int64) {
 		var rec struct {
 			Msg         string `json:"msg"`
 			Outcome     string `json:"outcome"`
+			Pages       int64  `json:"pages"`
 			EnginePages int64  `json:"enginePages"`
 		}
-		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "object processed" && rec.Outcome == "processed" {
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "object processed" && rec.Outcome == "processed" && rec.Pages > 0 {
 			runs++
 			pages += rec.EnginePages
 		}

@@ -382,7 +382,14 @@ func (p *Processor) follow(ctx context.Context, log *slog.Logger, rep *Report, u
 		if err := p.Store.ExtendResult(ctx, rec.Key, u.ExpiresAt); err != nil {
 			return "", fmt.Errorf("extend result %s: %w", rec.Key, err)
 		}
-		return p.finish(ctx, log, rep, u.ID, rec, OwnerUpload(rec.Owner) != u.ID), nil
+		if OwnerUpload(rec.Owner) == u.ID {
+			// Another delivery of this upload's event read it: this one
+			// only makes sure the upload says so.
+			p.finish(ctx, log, nil, u.ID, rec, false)
+			rep.Reason = "read by another delivery of its event"
+			return OutcomeIgnored, nil
+		}
+		return p.finish(ctx, log, rep, u.ID, rec, true), nil
 	case ocr.ResultProcessing:
 		// Another attempt holds a live claim: another upload of the same
 		// bytes, or another delivery of this upload's own event (S3
