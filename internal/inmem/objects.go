@@ -52,6 +52,14 @@ func (o *Objects) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// Exists implements ocr.Objects.
+func (o *Objects) Exists(_ context.Context, key string) (bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, ok := o.objs[key]
+	return ok, nil
+}
+
 // Keys returns the stored keys.
 func (o *Objects) Keys() []string {
 	o.mu.Lock()

@@ -144,6 +144,10 @@ type Objects interface {
 	// Delete removes the object at key. A key with no object is not an
 	// error, so that a repeated erasure succeeds.
 	Delete(ctx context.Context, key string) error
+
+	// Exists reports whether there is an object at key, without reading
+	// it. An error means the store could not tell, not that it is absent.
+	Exists(ctx context.Context, key string) (bool, error)
 }
 
 // Presigner makes browser uploads possible without credentials.

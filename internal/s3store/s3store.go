@@ -137,6 +137,29 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Exists reports whether there is an object at key, with a HeadObject that
+// transfers no body. A missing key is false; any other failure is an error.
+//
+// S3 answers a missing key with 404 only to a caller that may
+// s3:ListBucket the bucket; without it the answer is 403 AccessDenied,
+// which stays an error, as in Open, because it is indistinguishable from a
+// real permissions problem. Every function that calls Exists needs that
+// grant.
+func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	if err == nil {
+		return true, nil
+	}
+	// HeadObject has no body, so S3's 404 comes back as types.NotFound,
+	// not NoSuchKey, and cannot say NoSuchBucket: a missing bucket reads as
+	// a missing object here, unlike in Open.
+	var nf *types.NotFound
+	if errors.As(err, &nf) || isNoSuchKey(err) {
+		return false, nil
+	}
+	return false, fmt.Errorf("head s3://%s/%s: %w", s.bucket, key, err)
+}
+
 // PresignPost returns a form that lets its holder POST one object to key:
 // S3 checks the form against a policy signed with this client's credentials
 // that pins the exact key and Content-Type (a form field the client must send

@@ -403,6 +403,22 @@ func TestPut_StoresBytesAndContentType(t *testing.T) {
 	}
 }
 
+func TestExists_TellsAStoredObjectFromAMissingOne(t *testing.T) {
+	store, _ := newStore(t)
+	key := randomKey(uploadPrefix, "arrived")
+	if err := store.Put(t.Context(), key, "image/png", []byte("png")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key  string
+		want bool
+	}{{key, true}, {randomKey(uploadPrefix, "never-written"), false}} {
+		if got, err := store.Exists(t.Context(), tc.key); err != nil || got != tc.want {
+			t.Errorf("Exists(%s) = %v, %v; want %v", tc.key, got, err, tc.want)
+		}
+	}
+}
+
 func TestDelete_RemovesTheObjectAndAgainIsNoError(t *testing.T) {
 	store, _ := newStore(t)
 	key := randomKey(uploadPrefix, "erased")

@@ -40,10 +40,10 @@ var grants = map[string]grant{
 		"dynamodb:GetItem":    {"table"},                                                                  // Store.Upload, Store.Result
 		"dynamodb:UpdateItem": {"table"},                                                                  // Store.RemoveResultRef (erasure)
 		"dynamodb:DeleteItem": {"table"},                                                                  // Store.DeleteUpload, Store.DeleteResult (erasure)
-		"s3:GetObject":        {config.EnvResultPrefix, config.EnvResponsePrefix, config.EnvUploadPrefix}, // results stored as objects; large answers' presigned GETs; originals for searchable PDFs
+		"s3:GetObject":        {config.EnvResultPrefix, config.EnvResponsePrefix, config.EnvUploadPrefix}, // results stored as objects; large answers' presigned GETs; originals for searchable PDFs, and Objects.Exists (HeadObject) for an expired pending upload
 		"s3:DeleteObject":     {config.EnvUploadPrefix, config.EnvResultPrefix},                           // Objects.Delete: the erased upload's file, its result's object (erasure)
 		"s3:PutObject":        {config.EnvResponsePrefix},                                                 // answers too large for a Lambda response
-		"s3:ListBucket":       {"bucket"},                                                                 // 404, not 403, for a missing object
+		"s3:ListBucket":       {"bucket"},                                                                 // 404, not 403, for a missing object: Exists tells a file that never came from a queued one
 	},
 	"ProcessFunction": {
 		"dynamodb:GetItem":    {"table"},

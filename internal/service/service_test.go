@@ -82,7 +82,7 @@ func newEnv(t *testing.T) *env {
 		MaxBytes: 1 << 20, Documents: &document.Reader{MaxPixels: 1_000_000, MaxPages: 10}, ResultTTL: 30 * 24 * time.Hour, Lease: time.Minute,
 		UploadPrefix: "uploads/",
 	}
-	e.status = &service.Status{Store: results, Log: quiet, Now: c.Now}
+	e.status = &service.Status{Store: results, Originals: e.objects, UploadPrefix: "uploads/", Log: quiet, Now: c.Now}
 	return e
 }
 

@@ -20,6 +20,11 @@ type UploadStatus struct {
 	CreatedAt time.Time     `json:"createdAt"`
 	UpdatedAt time.Time     `json:"updatedAt"`
 	Document  *ocr.Document `json:"document,omitempty"`
+	// Queued says a pending upload's file has arrived and its S3 event
+	// waits for the process function, behind a backlog. It is looked for
+	// only once the upload link has expired, so before that a pending
+	// upload without it may have arrived too.
+	Queued bool `json:"queued,omitempty"`
 	// ProcessingSeconds is how long the upload has been processing, so a
 	// client can tell slow work from stuck work.
 	ProcessingSeconds *float64      `json:"processingSeconds,omitempty"`
@@ -32,7 +37,9 @@ type UploadStatus struct {
 type Status struct {
 	Store ocr.Store // results too large for an item come back whole (resultstore)
 	// Originals holds the uploaded files (under UploadPrefix, at most
-	// MaxBytes each), which renderings such as a searchable PDF are built on.
+	// MaxBytes each), which renderings such as a searchable PDF are built on,
+	// and which tell an upload queued behind a backlog from one that never
+	// came.
 	Originals    ocr.Objects
 	UploadPrefix string
 	MaxBytes     int64
@@ -47,8 +54,8 @@ type Status struct {
 }
 
 // uploadGrace is how long after its presigned POST expires an upload may
-// still be pending: a POST begun just before expiry, and S3's event, take
-// a moment to arrive.
+// be pending before status looks for its file: a POST begun just before
+// expiry, and S3's event, take a moment to arrive.
 const uploadGrace = 2 * time.Minute
 
 // Get returns the upload's status, with the result once it is done. An
@@ -70,8 +77,7 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Document: u.Document, Error: u.Error,
 	}
 	if u.Status == ocr.StatusPending && !u.UploadBy.IsZero() && s.Now().After(u.UploadBy.Add(uploadGrace)) {
-		out.Status = ocr.StatusFailed
-		out.Error = ocr.Errorf(ocr.ENOTUPLOADED, "no file arrived before the upload link expired at %s; ask for a new upload", u.UploadBy.UTC().Format(time.RFC3339))
+		s.checkArrived(ctx, out, u.UploadBy)
 		return out, nil
 	}
 	if u.ResultKey == "" || u.Status == ocr.StatusFailed {
@@ -105,6 +111,25 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 		s.setProcessing(out, u)
 	}
 	return out, nil
+}
+
+// checkArrived decides a pending upload whose link has expired: failed
+// not_uploaded only when its file is not in the bucket. A file that is
+// there waits for its S3 event, queued while the process function is at
+// its reserved concurrency (a backlog can outlast the link by hours), so
+// the upload is still pending. A failed check answers pending too: clients
+// stop polling on failed, and the next poll asks again.
+func (s *Status) checkArrived(ctx context.Context, out *UploadStatus, uploadBy time.Time) {
+	arrived, err := s.Originals.Exists(ctx, s.UploadPrefix+out.UploadID)
+	switch {
+	case err != nil:
+		s.Log.WarnContext(ctx, "cannot tell whether an expired upload's file arrived; still pending", "upload", out.UploadID, "err", err)
+	case arrived:
+		out.Queued = true
+	default:
+		out.Status = ocr.StatusFailed
+		out.Error = ocr.Errorf(ocr.ENOTUPLOADED, "no file arrived before the upload link expired at %s; ask for a new upload", uploadBy.UTC().Format(time.RFC3339))
+	}
 }
 
 func (s *Status) setProcessing(out *UploadStatus, u *ocr.Upload) {

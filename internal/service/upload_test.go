@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -166,6 +168,53 @@ func TestStatus_NoFileBeforeThePOSTExpiredIsAFailure(t *testing.T) {
 	st, err := e.status.Get(ctx, out.UploadID)
 	if err != nil || st.Status != ocr.StatusFailed || st.Error == nil || st.Error.Code != ocr.ENOTUPLOADED {
 		t.Fatalf("13 min after presign: %+v %v", st, err)
+	}
+}
+
+// An upload whose file arrived but whose S3 event waits behind a backlog
+// (the process function at its reserved concurrency) is queued, not
+// failed, however long after its link expired.
+func TestStatus_FileThatArrivedIsPendingQueuedPastThePOSTExpiry(t *testing.T) {
+	e := newEnv(t)
+	id := e.upload(t, "image/png", pngBytes(t, 60, 30, 255)) // stored, its event not handled
+	if st, err := e.status.Get(ctx, id); err != nil || st.Status != ocr.StatusPending || st.Queued {
+		t.Fatalf("within the link's ten minutes: %+v %v; want pending, not yet looked for", st, err)
+	}
+	e.clock.Set(e.clock.Now().Add(6 * time.Hour))
+	st, err := e.status.Get(ctx, id)
+	if err != nil || st.Status != ocr.StatusPending || !st.Queued || st.Error != nil {
+		t.Fatalf("6 h after presign with the file in the bucket: %+v %v; want pending and queued", st, err)
+	}
+	e.process(t, id)
+	if st := e.get(t, id); st.Status != ocr.StatusDone || st.Queued {
+		t.Fatalf("once its event is handled: %+v; want done", st)
+	}
+}
+
+// flakyExists fails every Exists, as S3 can for a moment.
+type flakyExists struct{ ocr.Objects }
+
+func (flakyExists) Exists(context.Context, string) (bool, error) {
+	return false, errors.New("s3: service unavailable")
+}
+
+// Clients stop polling on failed, so a check that cannot tell whether the
+// file arrived must not fail the upload.
+func TestStatus_FailedArrivalCheckAnswersPending(t *testing.T) {
+	e := newEnv(t)
+	out, err := e.uploads.Create(ctx, service.CreateUploadRequest{Filename: "a.png", ContentType: "image/png", Size: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.status.Originals = flakyExists{e.objects}
+	e.clock.Set(e.clock.Now().Add(time.Hour))
+	st, err := e.status.Get(ctx, out.UploadID)
+	if err != nil || st.Status != ocr.StatusPending || st.Queued || st.Error != nil {
+		t.Fatalf("with the check failing: %+v %v; want pending", st, err)
+	}
+	e.status.Originals = e.objects
+	if st, _ := e.status.Get(ctx, out.UploadID); st.Status != ocr.StatusFailed || st.Error.Code != ocr.ENOTUPLOADED {
+		t.Fatalf("once the check works: %+v; want failed %s", st, ocr.ENOTUPLOADED)
 	}
 }
 
