@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -99,6 +100,9 @@ func startEnv() (*env, error) {
 		}
 	}
 	e.vars[config.EnvUploadPrefix] = benchPrefix
+	// The process function runs as Lambda runs it at the template's memory
+	// size, which decides its engines (one vCPU, one engine, at 1,769 MB).
+	e.vars["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(s.Wiring.Functions["ProcessFunction"].MemoryMB)
 	if e.logs, err = os.Create(filepath.Join(s.Dir, "functions.log")); err != nil {
 		s.Close()
 		return nil, err
