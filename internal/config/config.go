@@ -56,7 +56,7 @@ type Status struct {
 	MaxPixels     int64         // MAX_PIXELS
 	MaxPages      int           // MAX_PAGES
 	PresignExpiry time.Duration // PRESIGN_EXPIRY
-	StuckAfter    time.Duration // STUCK_AFTER, default 90m (the event age limit, 1h, plus a timeout): an upload processing longer is reported failed ("timeout")
+	StuckAfter    time.Duration // STUCK_AFTER, default 7h (past the event age limit, 6h, plus a timeout): an upload processing longer is reported failed ("timeout")
 	// RESPONSE_PREFIX, default "responses/": answers too large for a Lambda
 	// response (6 MB) are written here and the client is sent to them; the
 	// bucket expires them after a day.
@@ -229,7 +229,7 @@ func LoadStatus(get Getenv) (Status, error) {
 		MaxPixels:      r.int64(EnvMaxPixels, DefaultMaxPixels),
 		MaxPages:       int(r.int64(EnvMaxPages, DefaultMaxPages)),
 		PresignExpiry:  r.duration(EnvPresignExpiry, DefaultPresignExpiry),
-		StuckAfter:     r.duration(EnvStuckAfter, 90*time.Minute),
+		StuckAfter:     r.duration(EnvStuckAfter, 7*time.Hour),
 		ResponsePrefix: r.str(EnvResponsePrefix, "responses/"),
 	}
 	if c.ResponsePrefix == "" || strings.HasPrefix(c.ResponsePrefix, c.UploadPrefix) || strings.HasPrefix(c.UploadPrefix, c.ResponsePrefix) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
@@ -124,6 +125,18 @@ func (p *problems) functions(t *Template) {
 	}
 	if Str(Get(eic, "DestinationConfig", "OnFailure", "Type")) != "SQS" {
 		p.add("ProcessFunction: no SQS on-failure destination")
+	}
+	// Status reports an upload processing for longer than STUCK_AFTER as
+	// failed (timeout), which clients take as final: only right once every
+	// attempt Lambda can make has ended. The last starts within the event
+	// age (6 h when not set) and runs up to Lambda's 15-minute limit.
+	age := 6 * time.Hour
+	if n, ok := eic["MaximumEventAgeInSeconds"].(int); ok {
+		age = time.Duration(n) * time.Second
+	}
+	stuck, err := time.ParseDuration(t.Env("StatusFunction")[config.EnvStuckAfter])
+	if err != nil || stuck < age+15*time.Minute {
+		p.add("StatusFunction: %s %q is not past every attempt of an event (its age %s plus Lambda's 15-minute limit)", config.EnvStuckAfter, t.Env("StatusFunction")[config.EnvStuckAfter], age)
 	}
 }
 

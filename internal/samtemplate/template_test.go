@@ -140,6 +140,9 @@ func TestCheck_BrokenTemplatesFail(t *testing.T) {
 		{"unbounded retries", func(tpl *samtemplate.Template) {
 			samtemplate.Map(fn(tpl, "ProcessFunction")["EventInvokeConfig"])["MaximumRetryAttempts"] = 5
 		}, "MaximumRetryAttempts"},
+		{"stuck before the last attempt", func(tpl *samtemplate.Template) {
+			samtemplate.Map(fn(tpl, "ProcessFunction")["EventInvokeConfig"])["MaximumEventAgeInSeconds"] = 8 * 3600
+		}, "StatusFunction: STUCK_AFTER"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tpl := load(t)

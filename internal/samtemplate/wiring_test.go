@@ -44,7 +44,7 @@ func TestWiring_TheTemplateAsItRuns(t *testing.T) {
 		t.Errorf("S3 events %+v", w.S3Events)
 	}
 	p := w.Functions["ProcessFunction"]
-	if p.MemoryMB != 1769 || p.Timeout != 300*time.Second || p.ReservedConcurrency != 10 || p.MaxRetryAttempts != 2 || p.OnFailure != "DeadLetterQueue" {
+	if p.MemoryMB != 1769 || p.Timeout != 300*time.Second || p.ReservedConcurrency != 10 || p.MaxRetryAttempts != 2 || p.MaxEventAge != 6*time.Hour || p.OnFailure != "DeadLetterQueue" {
 		t.Errorf("process function %+v", p)
 	}
 	if p.Env["TABLE_NAME"] != "tbl" || p.Env["BUCKET_NAME"] != "s3ocr-000000000000-eu-west-1" || p.Env["MAX_PAGES"] != "7" || p.Env["OMP_THREAD_LIMIT"] != "1" {
