@@ -17,6 +17,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/resultstore"
 	"github.com/s3ocr/s3ocr/internal/service"
 	"github.com/s3ocr/s3ocr/internal/tesseract"
+	"github.com/s3ocr/s3ocr/internal/testpdf"
 )
 
 // enginesPages is the document BenchmarkEngines reads: enough pages for
@@ -96,7 +97,7 @@ func BenchmarkEngines(b *testing.B) {
 			b.Fatalf("%d engines: %s %v", s.pool.Size(), outcome, err)
 		}
 	}
-	pdf := scannedPDF(img, enginesPages)
+	pdf := testpdf.Scanned(img, enginesPages)
 	var texts [2]string
 	i := 0
 	for b.Loop() {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/s3ocr/s3ocr/internal/app/processapp"
 	"github.com/s3ocr/s3ocr/internal/config"
+	"github.com/s3ocr/s3ocr/internal/testpdf"
 )
 
 // childEnv, when set, makes the test binary a process function that handles
@@ -120,8 +121,8 @@ func BenchmarkMemory(b *testing.B) {
 		content           func(i int) []byte
 	}{
 		{"png-a4", "image/png", 1, func(i int) []byte { return variant(b, img, 1000+i) }},
-		{"pdf-1page", "application/pdf", 1, func(i int) []byte { return distinctPDF(scannedPDF(img, 1), i) }},
-		{"pdf-50pages", "application/pdf", 50, func(i int) []byte { return distinctPDF(scannedPDF(img, 50), i) }},
+		{"pdf-1page", "application/pdf", 1, func(i int) []byte { return distinctPDF(testpdf.Scanned(img, 1), i) }},
+		{"pdf-50pages", "application/pdf", 50, func(i int) []byte { return distinctPDF(testpdf.Scanned(img, 50), i) }},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -1,12 +1,14 @@
 // Package testpdf writes small, valid PDFs for tests and the testdata
 // generator: text pages in Helvetica, pages with chosen boxes and rotation,
-// or raw objects. It is hand-written because a PDF library would be a large
+// scanned pages, or raw objects. It is hand-written because a PDF library would be a large
 // dependency for a few fixtures.
 package testpdf
 
 import (
 	"bytes"
+	"compress/zlib"
 	"fmt"
+	"image"
 	"strings"
 )
 
@@ -105,3 +107,32 @@ func Pages(info string, pages ...Page) []byte {
 }
 
 func box(b [4]float64) string { return fmt.Sprintf("[%g %g %g %g]", b[0], b[1], b[2], b[3]) }
+
+// ScanDPI is the resolution Scanned lays its pictures out at, the one the
+// service renders scanned pages at, so a page comes back at img's size.
+const ScanDPI = 300
+
+// Scanned returns a PDF of n pages, each img as a ScanDPI greyscale picture
+// with no text layer, as a scanner writes it: every page is its own image
+// object, so a reader renders and reads each one.
+func Scanned(img *image.Gray, n int) []byte {
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(img.Pix)
+	zw.Close()
+	pw, ph := float64(w)*72/ScanDPI, float64(h)*72/ScanDPI
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
+	var kids []string
+	for range n {
+		first := len(objs) + 1 // page, contents, image
+		kids = append(kids, fmt.Sprintf("%d 0 R", first))
+		objs = append(objs,
+			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im1 %d 0 R >> >> /Contents %d 0 R >>", pw, ph, first+2, first+1),
+			Stream("", fmt.Appendf(nil, "q %.2f 0 0 %.2f 0 0 cm /Im1 Do Q", pw, ph)),
+			Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", w, h), z.Bytes()),
+		)
+	}
+	objs[1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), n)
+	return Objects(objs...)
+}
