@@ -30,12 +30,7 @@ func envInt(name string, def int) int {
 // Tests use disjoint ranges so that none finds another's results cached.
 func variants(t *testing.T, page []byte, from, n int) [][]byte {
 	t.Helper()
-	src, err := png.Decode(bytes.NewReader(page))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gray := image.NewGray(src.Bounds())
-	draw.Draw(gray, gray.Bounds(), src, src.Bounds().Min, draw.Src)
+	gray := grayPNG(t, page)
 	out := make([][]byte, n)
 	for i := range n {
 		img := *gray
@@ -50,6 +45,18 @@ func variants(t *testing.T, page []byte, from, n int) [][]byte {
 		out[i] = buf.Bytes()
 	}
 	return out
+}
+
+// grayPNG decodes a PNG into greyscale.
+func grayPNG(t *testing.T, b []byte) *image.Gray {
+	t.Helper()
+	src, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gray := image.NewGray(src.Bounds())
+	draw.Draw(gray, gray.Bounds(), src, src.Bounds().Min, draw.Src)
+	return gray
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
