@@ -129,14 +129,15 @@ const infoBatch = 1000
 // -bbox-layout XML, 100 bytes a word; 16 MiB is thirty times that. pdfinfo
 // writes about 340 bytes a page, after the document's title and the like,
 // whole: 1 KiB a page and 1 MiB. pdftoppm writes the greymap it was asked
-// for and a header.
+// for and a header, whose size is known: its buffer is allocated once.
 var (
 	textLimits = sandbox.Limits{CPU: time.Second, Timeout: 5 * time.Second, Output: 16 << 20}
 	infoLimits = func(pages int) sandbox.Limits {
 		return sandbox.Limits{CPU: 2 * time.Second, Timeout: 10 * time.Second, Output: 1<<20 + int64(pages)*1024}
 	}
 	renderLimits = func(w, h int) sandbox.Limits {
-		return sandbox.Limits{CPU: 2 * time.Second, Timeout: 10 * time.Second, Output: int64(w)*int64(h) + pgmHeader}
+		size := int64(w)*int64(h) + pgmHeader
+		return sandbox.Limits{CPU: 2 * time.Second, Timeout: 10 * time.Second, Output: size, OutputSize: size}
 	}
 )
 

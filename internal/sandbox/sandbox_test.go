@@ -103,6 +103,16 @@ func TestRun_OutputExactlyAtTheBoundIsKept(t *testing.T) {
 	}
 }
 
+func TestRun_OutputOfAKnownSizeIsKeptWhole(t *testing.T) {
+	out, err := Run(ctx, Limits{Output: 1 << 16, OutputSize: 1 << 16}, "head", "-c", "65536", "/dev/zero")
+	if err != nil || len(out) != 1<<16 {
+		t.Fatalf("Run = %d bytes, %v", len(out), err)
+	}
+	if _, err := Run(ctx, Limits{Output: 1 << 16, OutputSize: 1 << 16}, "head", "-c", "65537", "/dev/zero"); err == nil {
+		t.Fatal("output past the bound was kept")
+	}
+}
+
 func TestRun_CPULimit(t *testing.T) {
 	// A busy loop in the shell itself; only the CPU limit stops it (the
 	// wall clock is generous, for a loaded machine).
