@@ -48,7 +48,9 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string,
 		for i := range pages {
 			var r pageRead
 			if r, err = p.nextPage(ctx, src, i); err == nil && r.page == nil {
-				r.page, err = p.readPage(ctx, i, r.img, langs)
+				img := r.img
+				r.img = nil // see pageRead
+				r.page, err = p.readPage(ctx, i, img, langs)
 			}
 			if err != nil {
 				break
@@ -63,6 +65,11 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string,
 }
 
 // pageRead is a page of a document on its way: decoded (img), or read.
+// img is taken out before the page is read, so that nothing but the engine
+// holds the decoded page while it reads: the engine lets it go once
+// Tesseract has its own copy (see internal/tesseract's releaseGo). With
+// that, a 300-dpi A4 PNG's process peaks at 93 MB instead of 128 (make
+// bench's memory figures).
 type pageRead struct {
 	i      int
 	img    image.Image // to recognise, when page is nil
@@ -130,8 +137,9 @@ func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []s
 				if isStopped() {
 					continue
 				}
-				r.page, r.err = p.readPage(ctx, r.i, r.img, langs)
-				r.img = nil
+				img := r.img
+				r.img = nil // see pageRead
+				r.page, r.err = p.readPage(ctx, r.i, img, langs)
 				reads <- r
 			}
 		})
@@ -215,10 +223,12 @@ func (p *Processor) readPage(ctx context.Context, i int, img image.Image, langs 
 		err  error
 	}
 	done := make(chan read, 1)
-	go func() {
+	// img is an argument, not captured: the goroutine's frame stops
+	// holding it once the engine has it (see pageRead).
+	go func(img image.Image) {
 		page, err := p.Engine.Recognize(ctx, img, langs)
 		done <- read{page, err}
-	}()
+	}(img)
 	giveUp := time.NewTimer(time.Until(deadline) - deadlineMargin)
 	defer giveUp.Stop()
 	select {

@@ -221,6 +221,7 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	} else {
 		boxes, err = e.recognize(pgm, dpi, strings.Join(langs, "+"))
 	}
+	e.releasePage()
 	trimHeap()
 	if err != nil {
 		return nil, err
@@ -294,6 +295,7 @@ func (e *Engine) recognize(pgm []byte, dpi int, langs string) ([]gosseract.Bound
 	if err := e.client.SetImageFromBytes(pgm); err != nil {
 		return nil, fmt.Errorf("tesseract: %w", err)
 	}
+	releaseGo()
 	// GetBoundingBoxesVerbose runs recognition once and walks the words
 	// with their block, paragraph and line numbers: everything a page needs
 	// from one pass. Text() would recognise a second time and leaks the
