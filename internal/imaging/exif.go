@@ -8,7 +8,7 @@ import (
 	"image/draw"
 )
 
-// orientation returns the orientation (1–8) an image file records for its
+// Orientation returns the orientation (1–8) an image file records for its
 // first page, 1 when it records none. Phones and scanners save pixels as the
 // sensor read them and say in this EXIF/TIFF tag how to turn them; Go's
 // decoders ignore it. Browsers honour it in JPEG, PNG (eXIf), WebP (EXIF)
@@ -18,7 +18,7 @@ import (
 // an EXIF library. Each reads untrusted bytes, checks every offset against
 // the data, only moves forward, and looks at one directory of at most
 // 65,535 entries, so a huge or looping EXIF block costs one bounded pass.
-func orientation(data []byte) int {
+func Orientation(data []byte) int {
 	switch Sniff(data) {
 	case JPEG:
 		return exifOrientation(data)

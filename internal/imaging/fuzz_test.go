@@ -91,7 +91,7 @@ func FuzzOrientation(f *testing.F) {
 	f.Add(withOrientation(encode(f, "jpeg", page(4, 4)), 8))
 	f.Add(writeTIFF(tiffSpec{photometric: 1, bps: 8, colours: 1, orientation: 5}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, o := range []int{orientation(data), exifOrientation(data), pngOrientation(data), webpOrientation(data), tiffOrientation(data)} {
+		for _, o := range []int{Orientation(data), exifOrientation(data), pngOrientation(data), webpOrientation(data), tiffOrientation(data)} {
 			if o < 1 || o > 8 {
 				t.Fatalf("orientation %d", o)
 			}

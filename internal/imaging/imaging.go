@@ -119,7 +119,7 @@ func Decode(data []byte, maxPixels int64) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return finish(img, orientation(data)), nil
+	return finish(img, Orientation(data)), nil
 }
 
 // decodeReader is Decode on a reader that can be read twice: once for the

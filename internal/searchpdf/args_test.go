@@ -53,8 +53,8 @@ func TestJPEGOrientation_IgnoresWhatItCannotRead(t *testing.T) {
 		{0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x40}, // a segment longer than the file
 		slices.Concat([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x10}, []byte("Exif\x00\x00MM\x00\x2a\xff\xff\xff\xff")), // directory past the end
 	} {
-		if o := jpegOrientation(data); o != 1 {
-			t.Errorf("jpegOrientation(% x) = %d, want 1", data, o)
+		if o := imaging.Orientation(data); o != 1 {
+			t.Errorf("imaging.Orientation(% x) = %d, want 1", data, o)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package searchpdf
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -152,7 +151,7 @@ func passJPEG(data []byte) *pageImage {
 		return nil
 	}
 	return &pageImage{w: cfg.Width, h: cfg.Height, dict: "/ColorSpace " + space + " /BitsPerComponent 8 /Filter /DCTDecode",
-		data: data, orientation: jpegOrientation(data)}
+		data: data, orientation: imaging.Orientation(data)}
 }
 
 // encode makes an image's samples ready for Flate, without loss: a grey
@@ -330,45 +329,4 @@ func burn(img image.Image, boxes []image.Rectangle) image.Image {
 	rgba := image.NewRGBA(b)
 	draw.Draw(rgba, b, img, b.Min, draw.Src)
 	return burn(rgba, boxes)
-}
-
-// jpegOrientation returns a JPEG's EXIF orientation, 1 when it has none:
-// the first APP1 "Exif" segment's TIFF header, first directory, tag 274.
-//
-// internal/imaging reads the same tag the same way, but only for itself;
-// this copy goes when it exports its reader. Every offset is checked
-// against the data.
-func jpegOrientation(data []byte) int {
-	for i := 2; i+4 <= len(data) && data[i] == 0xFF; {
-		marker, n := data[i+1], int(binary.BigEndian.Uint16(data[i+2:]))
-		if marker == 0xDA || n < 2 || i+2+n > len(data) {
-			break
-		}
-		seg := data[i+4 : i+2+n]
-		if t, ok := bytes.CutPrefix(seg, []byte("Exif\x00\x00")); marker == 0xE1 && ok && len(t) >= 8 {
-			var order binary.ByteOrder = binary.LittleEndian
-			if t[0] == 'M' {
-				order = binary.BigEndian
-			}
-			ifd := int64(order.Uint32(t[4:]))
-			if ifd+2 > int64(len(t)) {
-				break
-			}
-			entries := t[ifd+2:]
-			for k := range int(order.Uint16(t[ifd:])) {
-				if 12*k+12 > len(entries) {
-					break
-				}
-				e := entries[12*k:]
-				if order.Uint16(e) == 274 && order.Uint16(e[2:]) == 3 {
-					if o := int(order.Uint16(e[8:])); o >= 1 && o <= 8 {
-						return o
-					}
-				}
-			}
-			break
-		}
-		i += 2 + n
-	}
-	return 1
 }

@@ -78,8 +78,8 @@ func TestWrite_ExifOrientedJPEGIsPassedThroughAndShownUpright(t *testing.T) {
 	for o := 1; o <= 8; o++ {
 		t.Run("orientation "+string(rune('0'+o)), func(t *testing.T) {
 			data := orientedJPEG(t, upright, o)
-			if got := jpegOrientation(data); got != o {
-				t.Fatalf("jpegOrientation = %d, want %d", got, o)
+			if got := imaging.Orientation(data); got != o {
+				t.Fatalf("imaging.Orientation = %d, want %d", got, o)
 			}
 			var r *ocr.Result
 			if o == 6 {
