@@ -263,13 +263,7 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 		p.release(ctx, log, claim)
 		return "", err
 	}
-	outcome := p.finish(ctx, log, rep, u.ID, &final, false)
-	for _, w := range waiters {
-		if w != u.ID {
-			p.finish(ctx, log.With("waiter", w), nil, w, &final, true)
-		}
-	}
-	return outcome, nil
+	return p.finishAll(ctx, log, rep, u.ID, &final, waiters), nil
 }
 
 // attemptOwner names the holder of a claim: the upload and a token of this
@@ -309,13 +303,7 @@ func (p *Processor) giveUp(ctx context.Context, log *slog.Logger, rep *Report, u
 		p.release(ctx, log, claim)
 		return "", err
 	}
-	outcome := p.finish(ctx, log, rep, u.ID, &final, false)
-	for _, w := range waiters {
-		if w != u.ID {
-			p.finish(ctx, log.With("waiter", w), nil, w, &final, true)
-		}
-	}
-	return outcome, nil
+	return p.finishAll(ctx, log, rep, u.ID, &final, waiters), nil
 }
 
 // heartbeat renews the claim's lease every third of a lease until stop is
@@ -444,6 +432,18 @@ func (p *Processor) wait(ctx context.Context, log *slog.Logger, rep *Report, u *
 	// The claim was released for a retry: ask to be retried too, so that
 	// this upload claims the work itself if nobody else does.
 	return "", fmt.Errorf("result %s was released while upload %s waited for it", key, u.ID)
+}
+
+// finishAll finishes the upload whose attempt completed rec, then the
+// uploads that waited on it (as cached: their result was read for another).
+func (p *Processor) finishAll(ctx context.Context, log *slog.Logger, rep *Report, id string, rec *ocr.ResultRecord, waiters []string) Outcome {
+	outcome := p.finish(ctx, log, rep, id, rec, false)
+	for _, w := range waiters {
+		if w != id {
+			p.finish(ctx, log.With("waiter", w), nil, w, rec, true)
+		}
+	}
+	return outcome
 }
 
 // finish moves an upload to the record's terminal state. Updating a waiter is
