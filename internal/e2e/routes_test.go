@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/s3ocr/s3ocr/internal/handler"
@@ -38,23 +35,13 @@ func TestRoutes_EveryTemplateRouteIsAnsweredByItsFunctionsMain(t *testing.T) {
 			if !ok {
 				t.Fatalf("route %s (to %s) has no request in this test: add one", r.Key(), r.Function)
 			}
-			req, err := http.NewRequest(q.method, stack.APIURL+q.path, strings.NewReader(q.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
+			status, b := doJSON(t, q.method, q.path, q.body)
 			var body map[string]any
 			if err := json.Unmarshal(b, &body); err != nil {
-				t.Fatalf("%s %s = %d, not JSON: %s", q.method, q.path, resp.StatusCode, b)
+				t.Fatalf("%s %s = %d, not JSON: %s", q.method, q.path, status, b)
 			}
-			if resp.StatusCode != q.status || body[q.field] == nil {
-				t.Fatalf("%s %s (route %s, function %s) = %d %s; want %d with %q", q.method, q.path, r.Key(), r.Function, resp.StatusCode, b, q.status, q.field)
+			if status != q.status || body[q.field] == nil {
+				t.Fatalf("%s %s (route %s, function %s) = %d %s; want %d with %q", q.method, q.path, r.Key(), r.Function, status, b, q.status, q.field)
 			}
 		})
 	}
