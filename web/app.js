@@ -44,6 +44,8 @@ const MESSAGES = {
   crashed: 'Reading this file kept failing',
   not_uploaded: 'The file never arrived',
   unavailable: 'The service is busy; try again shortly',
+  quota_exceeded: 'Your daily quota is used up; try again tomorrow',
+  original_deleted: 'The original file was deleted once read, so no searchable PDF can be made',
 };
 
 // Words for the entity types the service finds and can redact, in the

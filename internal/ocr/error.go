@@ -36,6 +36,8 @@ const (
 	EOBJECTNOTFOUND = "object_not_found"
 	ETOOCOMPLEX     = "too_complex"
 	ECRASHED        = "crashed"
+	EQUOTA          = "quota_exceeded"
+	EORIGINALGONE   = "original_deleted"
 )
 
 // Cause says whose fault a failure is, which decides what is done with it.
@@ -84,6 +86,8 @@ var Codes = []CodeInfo{
 	{EUNSUPPORTED, http.StatusUnsupportedMediaType, CauseContent, "a type of file the service does not read"},
 	{ENOTREADY, http.StatusConflict, CauseRequest, "text or another format asked for before the upload is done"},
 	{ERESULTEXPIRED, http.StatusGone, CauseRequest, "the upload is done but its stored result has expired"},
+	{EORIGINALGONE, http.StatusGone, CauseRequest, "a searchable PDF asked for, but the uploaded file was deleted once read (KEEP_UPLOADS is off)"},
+	{EQUOTA, http.StatusTooManyRequests, CauseUpload, "the caller's daily quota of uploads, bytes or pages is used up (Retry-After says when it resets)"},
 	{EUNAVAILABLE, http.StatusServiceUnavailable, CauseTransient, "a dependency is down or throttling; retry later"},
 	{EINTERNAL, http.StatusInternalServerError, CauseTransient, "anything the client cannot fix; details only in the logs"},
 	{EEMPTY, http.StatusUnprocessableEntity, CauseContent, "the file is empty"},
