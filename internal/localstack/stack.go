@@ -533,6 +533,10 @@ func (n localNames) Pseudo(p string) (string, bool) {
 		return "aws", true
 	case "AWS::URLSuffix":
 		return "amazonaws.com", true
+	case "AWS::StackId":
+		// CloudFormation's stack id ends in a UUID of its own; locally the
+		// stack is one per machine, so a fixed one stands for it.
+		return "arn:aws:cloudformation:" + n.region + ":" + accountID + ":stack/" + StackName + "/00000000-0000-4000-8000-000000000000", true
 	}
 	return "", false
 }

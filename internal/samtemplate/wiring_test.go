@@ -24,6 +24,7 @@ var local = names{
 	"DeadLetterQueue.Arn": "arn:dlq", "DeadLetterQueue.QueueName": "dlq", "DeadLetterQueue": "dlq-url",
 	"AWS::StackName": "s3ocr", "AWS::AccountId": "000000000000", "AWS::Region": "eu-west-1",
 	"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+	"AWS::StackId": "arn:aws:cloudformation:eu-west-1:000000000000:stack/s3ocr/id",
 }
 
 func TestWiring_TheTemplateAsItRuns(t *testing.T) {
