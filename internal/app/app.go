@@ -22,6 +22,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
 	"github.com/s3ocr/s3ocr/internal/handler"
+	"github.com/s3ocr/s3ocr/internal/logid"
 	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/resultstore"
 	"github.com/s3ocr/s3ocr/internal/s3store"
@@ -29,13 +30,14 @@ import (
 )
 
 // Logger returns the JSON logger every function writes to stdout (CloudWatch
-// Logs keeps one line per record).
-func Logger(w io.Writer, level string) *slog.Logger {
+// Logs keeps one line per record), at c.LogLevel. Upload ids never reach the
+// output: each is written as its keyed hash under c.LogHashKey (logid).
+func Logger(w io.Writer, c config.Common) *slog.Logger {
 	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+	if err := l.UnmarshalText([]byte(strings.ToUpper(c.LogLevel))); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	return slog.New(logid.NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}), c.LogHashKey))
 }
 
 // UploadAPI builds the upload function's handler.
@@ -44,7 +46,7 @@ func UploadAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := Logger(os.Stdout, cfg.LogLevel).With("function", "upload")
+	log := Logger(os.Stdout, cfg.Common).With("function", "upload")
 	return &handler.API{Log: log, Uploads: &service.Uploads{
 		Store:         dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
 		Presigner:     s3store.New(s3store.NewClient(awsCfg), cfg.BucketName),
@@ -64,7 +66,7 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := Logger(os.Stdout, cfg.LogLevel).With("function", "status")
+	log := Logger(os.Stdout, cfg.Common).With("function", "status")
 	info := &service.Info{
 		Service: "s3ocr", Version: buildinfo.Version,
 		Engine:    ocr.EngineInfo{Name: "tesseract", Version: buildinfo.Tesseract},
@@ -77,7 +79,7 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 	objects := s3store.New(s3store.NewClient(awsCfg), cfg.BucketName)
 	return &handler.API{Log: log, Info: info, Large: &s3store.Responses{Store: objects, Prefix: cfg.ResponsePrefix, TTL: 5 * time.Minute}, Status: &service.Status{
 		Store:     Results(dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now), objects, cfg.Common, 0),
-		Originals: objects, UploadPrefix: cfg.UploadPrefix, MaxBytes: cfg.MaxBytes,
+		Originals: objects, UploadPrefix: cfg.UploadPrefix, MaxBytes: cfg.MaxBytes, KeepUploads: cfg.KeepUploads,
 		Log:        log,
 		Now:        time.Now,
 		StuckAfter: cfg.StuckAfter,

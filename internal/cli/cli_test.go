@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 	// 50 KB: hello.png (23 KB) and pages.tif (42 KB) fit, hello.jpg (68 KB) does not.
 	s, err := localstack.Start(ctx, localstack.Options{
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Parameters: map[string]string{"MaxUploadBytes": "50000"},
+		Parameters: map[string]string{"MaxUploadBytes": "50000", "KeepUploads": "true"}, // KeepUploads: --format pdf is made from the uploaded files
 	})
 	cancel()
 	if err != nil {

@@ -18,6 +18,12 @@ type Common struct {
 	UploadPrefix string // UPLOAD_PREFIX, default "uploads/": the only prefix that triggers processing
 	ResultPrefix string // RESULT_PREFIX, default "results/": large results; must not overlap UploadPrefix
 	LogLevel     string // LOG_LEVEL, default "info"
+	// LOG_HASH_KEY, default "": the key of the hash logs carry instead of
+	// an upload id (logid.Hash); the template sets the stack's id. Empty
+	// still hashes, so no id is logged either way: a hash cannot be turned
+	// back into its id, key or no key, and the key only keeps hashes from
+	// matching across deployments.
+	LogHashKey string
 }
 
 // Upload configures the upload function.
@@ -36,7 +42,7 @@ type Process struct {
 	MaxBytes       int64         // MAX_UPLOAD_BYTES, default 20 MiB
 	MaxPixels      int64         // MAX_PIXELS, default 60,000,000 per page
 	MaxPages       int           // MAX_PAGES, default 100 per document
-	ResultTTL      time.Duration // RESULT_TTL, default 720h (30 days)
+	ResultTTL      time.Duration // from RESULT_TTL: a result record's lifetime, ResultTTLDays less one day
 	ClaimLease     time.Duration // CLAIM_LEASE, default 30s: renewed while OCR runs; a dead worker's claim lapses after it
 	InlineResult   int           // INLINE_RESULT_BYTES, default 300,000: larger results go to S3 (items max 400 KB)
 	PageBudget     time.Duration // PAGE_BUDGET, default 10s: with less time left before the deadline, stop with "timeout"
@@ -45,6 +51,15 @@ type Process struct {
 	// document's pages at once, each on its own vCPU with ~100 MB of model
 	// and page; auto is one per vCPU the function has (tesseract.CPUs).
 	Engines int
+	// RESULT_TTL, default 30: the template's ResultTTLDays, a whole number
+	// of days. The bucket expires a result's object that many days after
+	// it was written (the lifecycle of results/), and its record expires a
+	// day sooner (ResultTTL), so a record never points at an object the
+	// lifecycle has taken.
+	ResultTTLDays int
+	// KEEP_UPLOADS, default false: false deletes an uploaded file once its
+	// upload is finished (done, or failed for good).
+	KeepUploads bool
 }
 
 // Status configures the status function.
@@ -56,6 +71,7 @@ type Status struct {
 	MaxPixels     int64         // MAX_PIXELS
 	MaxPages      int           // MAX_PAGES
 	PresignExpiry time.Duration // PRESIGN_EXPIRY
+	KeepUploads   bool          // KEEP_UPLOADS, default false: false means uploaded files are deleted once read, so no searchable PDF can be made
 	StuckAfter    time.Duration // STUCK_AFTER, default 7h (past the event age limit, 6h, plus a timeout): an upload processing longer is reported failed ("timeout")
 	// RESPONSE_PREFIX, default "responses/": answers too large for a Lambda
 	// response (6 MB) are written here and the client is sent to them; the
@@ -71,6 +87,8 @@ const (
 	EnvResultPrefix   = "RESULT_PREFIX"
 	EnvResponsePrefix = "RESPONSE_PREFIX"
 	EnvLogLevel       = "LOG_LEVEL"
+	EnvLogHashKey     = "LOG_HASH_KEY"
+	EnvKeepUploads    = "KEEP_UPLOADS"
 	EnvLanguages      = "OCR_LANGUAGES"
 	EnvMaxBytes       = "MAX_UPLOAD_BYTES"
 	EnvPresignExpiry  = "PRESIGN_EXPIRY"
@@ -150,6 +168,45 @@ func (r *reader) list(name, def string) []string {
 	return out
 }
 
+// boolean reads "true" or "false", nothing else: a typo must not turn a
+// setting off.
+func (r *reader) boolean(name string, def bool) bool {
+	switch v := r.str(name, ""); v {
+	case "":
+		return def
+	case "true":
+		return true
+	case "false":
+		return false
+	default:
+		r.errs = append(r.errs, fmt.Sprintf("%s=%q is not true or false", name, v))
+		return def
+	}
+}
+
+// The bounds of RESULT_TTL, the template's ResultTTLDays MinValue and
+// MaxValue: the record lives a day less than the object, and at least a
+// day; ten years is far past any use and far inside a time.Duration.
+const (
+	MinResultTTLDays = 2
+	MaxResultTTLDays = 3650
+)
+
+// resultTTL reads RESULT_TTL: a whole number of days (the template's
+// ResultTTLDays), digits only, within MinResultTTLDays and MaxResultTTLDays.
+func (r *reader) resultTTL(def int) (days int, record time.Duration) {
+	days = def
+	if v := r.str(EnvResultTTL, ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < MinResultTTLDays || strings.TrimLeft(v, "0123456789") != "" || n > MaxResultTTLDays {
+			r.errs = append(r.errs, fmt.Sprintf("%s=%q is not a whole number of days from %d to %d (the template's ResultTTLDays)", EnvResultTTL, v, MinResultTTLDays, MaxResultTTLDays))
+		} else {
+			days = n
+		}
+	}
+	return days, time.Duration(days-1) * 24 * time.Hour
+}
+
 // engines reads ENGINES: "auto" (0) or a positive number.
 func (r *reader) engines() int {
 	if v := r.str(EnvEngines, "auto"); v == "auto" {
@@ -172,6 +229,7 @@ func (r *reader) common() Common {
 		UploadPrefix: r.str(EnvUploadPrefix, "uploads/"),
 		ResultPrefix: r.str(EnvResultPrefix, "results/"),
 		LogLevel:     r.str(EnvLogLevel, "info"),
+		LogHashKey:   strings.TrimSpace(r.get(EnvLogHashKey)),
 	}
 	if strings.HasPrefix(c.ResultPrefix, c.UploadPrefix) || strings.HasPrefix(c.UploadPrefix, c.ResultPrefix) {
 		r.errs = append(r.errs, fmt.Sprintf("%s=%q and %s=%q overlap: stored results would trigger processing", EnvUploadPrefix, c.UploadPrefix, EnvResultPrefix, c.ResultPrefix))
@@ -209,13 +267,14 @@ func LoadProcess(get Getenv) (Process, error) {
 		MaxBytes:       r.int64(EnvMaxBytes, DefaultMaxBytes),
 		MaxPixels:      r.int64(EnvMaxPixels, DefaultMaxPixels),
 		MaxPages:       int(r.int64(EnvMaxPages, DefaultMaxPages)),
-		ResultTTL:      r.duration(EnvResultTTL, 30*24*time.Hour),
+		KeepUploads:    r.boolean(EnvKeepUploads, false),
 		ClaimLease:     r.duration(EnvClaimLease, 30*time.Second),
 		InlineResult:   int(r.int64(EnvInlineResult, 300_000)),
 		PageBudget:     r.duration(EnvPageBudget, 10*time.Second),
 		EventBusName:   r.str(EnvEventBus, ""),
 		Engines:        r.engines(),
 	}
+	c.ResultTTLDays, c.ResultTTL = r.resultTTL(30)
 	return c, r.err()
 }
 
@@ -229,6 +288,7 @@ func LoadStatus(get Getenv) (Status, error) {
 		MaxPixels:      r.int64(EnvMaxPixels, DefaultMaxPixels),
 		MaxPages:       int(r.int64(EnvMaxPages, DefaultMaxPages)),
 		PresignExpiry:  r.duration(EnvPresignExpiry, DefaultPresignExpiry),
+		KeepUploads:    r.boolean(EnvKeepUploads, false),
 		StuckAfter:     r.duration(EnvStuckAfter, 7*time.Hour),
 		ResponsePrefix: r.str(EnvResponsePrefix, "responses/"),
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,8 @@ func TestLoadProcess_Defaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.UploadPrefix != "uploads/" || c.ResultPrefix != "results/" || c.MaxBytes != 20<<20 ||
-		c.MaxPixels != 60_000_000 || c.ResultTTL != 720*time.Hour || c.TessdataPrefix != "/opt/share/tessdata" {
+		c.MaxPixels != 60_000_000 || c.ResultTTLDays != 30 || c.ResultTTL != 29*24*time.Hour || c.TessdataPrefix != "/opt/share/tessdata" ||
+		c.KeepUploads || c.LogHashKey != "" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -59,5 +61,46 @@ func TestLoadProcess_EnginesAutoOrAPositiveNumber(t *testing.T) {
 		if _, err := LoadProcess(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvEngines: v})); err == nil || !strings.Contains(err.Error(), EnvEngines) {
 			t.Errorf("ENGINES=%q: %v", v, err)
 		}
+	}
+}
+
+func TestLoadProcess_ResultTTLIsWholeDaysAndTheRecordADayLess(t *testing.T) {
+	for v, want := range map[string]time.Duration{"2": 24 * time.Hour, "30": 29 * 24 * time.Hour, "3650": 3649 * 24 * time.Hour} {
+		c, err := LoadProcess(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvResultTTL: v}))
+		if err != nil || c.ResultTTL != want || strconv.Itoa(c.ResultTTLDays) != v {
+			t.Errorf("RESULT_TTL=%q: record %s, %d days, %v; want record %s", v, c.ResultTTL, c.ResultTTLDays, err, want)
+		}
+	}
+	// A Go duration is refused: the bucket's lifecycle counts whole days,
+	// and the record is set from the same number.
+	for _, v := range []string{"720h", "30d", "1", "0", "-3", "+30", "3.5", "3651", "99999999999999999999", "thirty"} {
+		if _, err := LoadProcess(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvResultTTL: v})); err == nil || !strings.Contains(err.Error(), EnvResultTTL) {
+			t.Errorf("RESULT_TTL=%q: %v, want an error naming it", v, err)
+		}
+	}
+}
+
+func TestLoad_KeepUploadsIsTrueOrFalse(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "false": false, "true": true} {
+		p, err := LoadProcess(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvKeepUploads: v}))
+		s, err2 := LoadStatus(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvKeepUploads: v}))
+		if err != nil || err2 != nil || p.KeepUploads != want || s.KeepUploads != want {
+			t.Errorf("KEEP_UPLOADS=%q: process %v %v, status %v %v; want %v", v, p.KeepUploads, err, s.KeepUploads, err2, want)
+		}
+	}
+	for _, v := range []string{"yes", "1", "TRUE", "flase"} {
+		if _, err := LoadStatus(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvKeepUploads: v})); err == nil || !strings.Contains(err.Error(), EnvKeepUploads) {
+			t.Errorf("KEEP_UPLOADS=%q: %v, want an error naming it", v, err)
+		}
+	}
+}
+
+func TestLoad_LogHashKeyIsOptional(t *testing.T) {
+	c, err := LoadUpload(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvLogHashKey: "arn:aws:cloudformation:eu-west-1:1:stack/s3ocr/x"}))
+	if err != nil || c.LogHashKey != "arn:aws:cloudformation:eu-west-1:1:stack/s3ocr/x" {
+		t.Fatalf("LOG_HASH_KEY: %q %v", c.LogHashKey, err)
+	}
+	if c, err := LoadUpload(env(map[string]string{EnvTable: "t", EnvBucket: "b"})); err != nil || c.LogHashKey != "" {
+		t.Fatalf("no LOG_HASH_KEY: %q %v", c.LogHashKey, err)
 	}
 }

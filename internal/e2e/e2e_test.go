@@ -51,7 +51,10 @@ func TestMain(m *testing.M) {
 		// delayed by a loaded machine (at 500 ms, duplicate deliveries took
 		// over a live worker's claim in CI), and still lapses before the
 		// first retry, as 30 s does before Lambda's first retry.
-		Parameters:    map[string]string{"ClaimLease": "2s"},
+		// KeepUploads: the searchable PDFs the format tests ask for are
+		// made from the uploaded files; package e2e/retention runs a stack
+		// that deletes them.
+		Parameters:    map[string]string{"ClaimLease": "2s", "KeepUploads": "true"},
 		PersistDynamo: true, // TestFaults restarts it
 	})
 	cancel()

@@ -1,6 +1,7 @@
 // Package s3store keeps the service's objects in an S3 bucket: it reads
-// uploads and stored results, writes results, deletes what is erased, and
-// presigns the browser uploads. It implements ocr.Objects and ocr.Presigner.
+// uploads and stored results, writes results, renews a result whose record
+// is extended, deletes what is erased or read, and presigns the browser
+// uploads. It implements ocr.Objects and ocr.Presigner.
 package s3store
 
 import (
@@ -13,7 +14,9 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -76,9 +79,7 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
 		if isNoSuchKey(err) {
-			e := ocr.Errorf(ocr.EOBJECTNOTFOUND, "The object %s no longer exists.", key)
-			e.Err = err
-			return nil, e
+			return nil, notFound(key, err)
 		}
 		return nil, fmt.Errorf("get s3://%s/%s: %w", s.bucket, key, err)
 	}
@@ -158,6 +159,60 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("head s3://%s/%s: %w", s.bucket, key, err)
+}
+
+// Renew makes the object at key new again: it copies the object onto
+// itself, so that the bucket's lifecycle, which counts an object's age from
+// when it was written, counts from now. S3 refuses a copy onto itself that
+// changes nothing, so the copy replaces the metadata, with the same
+// content type and user metadata read first; it copies only the version
+// that was read (an ETag condition). It returns an *ocr.Error with code
+// EOBJECTNOTFOUND when there is no such object.
+//
+// It needs s3:GetObject (the head and the copy's source) and s3:PutObject
+// on the key, and s3:ListBucket for a missing key to be told as such. A
+// single copy holds objects up to 5 GB; results are far smaller.
+func (s *Store) Renew(ctx context.Context, key string) error {
+	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		var nf *types.NotFound
+		if errors.As(err, &nf) || isNoSuchKey(err) {
+			return notFound(key, err)
+		}
+		return fmt.Errorf("head s3://%s/%s: %w", s.bucket, key, err)
+	}
+	_, err = s.client.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket:            &s.bucket,
+		Key:               &key,
+		CopySource:        aws.String(copySource(s.bucket, key)),
+		CopySourceIfMatch: head.ETag,
+		MetadataDirective: types.MetadataDirectiveReplace,
+		ContentType:       head.ContentType,
+		Metadata:          head.Metadata,
+	})
+	if isNoSuchKey(err) {
+		return notFound(key, err)
+	}
+	if err != nil {
+		return fmt.Errorf("renew s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return nil
+}
+
+// copySource is CopyObject's "bucket/key", URL-encoded as S3 wants it,
+// each path segment on its own so the slashes stay.
+func copySource(bucket, key string) string {
+	segs := strings.Split(key, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return bucket + "/" + strings.Join(segs, "/")
+}
+
+func notFound(key string, err error) *ocr.Error {
+	e := ocr.Errorf(ocr.EOBJECTNOTFOUND, "The object %s no longer exists.", key)
+	e.Err = err
+	return e
 }
 
 // PresignPost returns a form that lets its holder POST one object to key:

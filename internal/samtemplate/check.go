@@ -48,10 +48,11 @@ var grants = map[string]grant{
 	},
 	"ProcessFunction": {
 		"dynamodb:GetItem":    {"table"},
-		"dynamodb:PutItem":    {"table"}, // ClaimResult
-		"dynamodb:UpdateItem": {"table"}, // TransitionUpload, AddWaiter, AddResultRef, RenewClaim, ReleaseClaim, CompleteResult, ExtendResult
-		"s3:GetObject":        {config.EnvUploadPrefix},
-		"s3:PutObject":        {config.EnvResultPrefix},
+		"dynamodb:PutItem":    {"table"},                                        // ClaimResult
+		"dynamodb:UpdateItem": {"table"},                                        // TransitionUpload, AddWaiter, AddResultRef, RenewClaim, ReleaseClaim, CompleteResult, ExtendResult, ExpireResult
+		"s3:GetObject":        {config.EnvUploadPrefix, config.EnvResultPrefix}, // the upload's file; a reused result's object, looked for and renewed (resultstore)
+		"s3:PutObject":        {config.EnvResultPrefix},                         // large results, and their renewal (a copy onto itself)
+		"s3:DeleteObject":     {config.EnvUploadPrefix},                         // service.Retention: the file of a finished upload, unless KEEP_UPLOADS
 		"s3:ListBucket":       {"bucket"},
 	},
 }

@@ -8,7 +8,9 @@ import (
 )
 
 // Completion tells that an upload finished, for clients that would rather be
-// told than poll.
+// told than poll. It carries the upload id itself, not the hash logs carry
+// (logid): whoever receives it fetches the result with it, so it goes only
+// to a bus the deployment names (SECURITY.md).
 type Completion struct {
 	UploadID  string        `json:"uploadId"`
 	Status    ocr.Status    `json:"status"` // done or failed

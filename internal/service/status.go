@@ -51,6 +51,11 @@ type Status struct {
 	// the upload is reported failed with ETIMEOUT rather than processing
 	// forever. Zero means no bound.
 	StuckAfter time.Duration
+
+	// KeepUploads says the process function keeps uploaded files
+	// (KEEP_UPLOADS); without it each is deleted once read, and Original
+	// has nothing to give.
+	KeepUploads bool
 }
 
 // uploadGrace is how long after its presigned POST expires an upload may
@@ -147,11 +152,19 @@ func (s *Status) setProcessing(out *UploadStatus, u *ocr.Upload) {
 	out.Progress = u.Progress
 }
 
-// Original returns the file an upload sent. A file no longer kept is an
-// *ocr.Error with code ERESULTEXPIRED.
+// Original returns the file an upload sent. Without KeepUploads it is an
+// *ocr.Error with code EORIGINALGONE, whether or not the file happens to
+// be there still (it is deleted as its upload's record is finished, around
+// when status first says done), so that the answer does not depend on
+// timing. A file no longer kept
+// although the deployment keeps them (the bucket's lifecycle, 2 days, or
+// erasure) is ERESULTEXPIRED.
 func (s *Status) Original(ctx context.Context, id string) ([]byte, error) {
 	if !ValidUploadID(id) {
 		return nil, ocr.Errorf(ocr.EBADID, "%q is not an upload id", truncate(id, 64))
+	}
+	if !s.KeepUploads {
+		return nil, ocr.Errorf(ocr.EORIGINALGONE, "this deployment deletes uploaded files once they are read, so no searchable PDF can be made from one; a deployment with KeepUploads=true keeps them (for 2 days)")
 	}
 	body, err := s.Originals.Open(ctx, s.UploadPrefix+id)
 	if ocr.ErrorCode(err) == ocr.EOBJECTNOTFOUND {

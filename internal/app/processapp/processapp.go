@@ -31,7 +31,7 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := app.Logger(os.Stdout, cfg.LogLevel).With("function", "process")
+	log := app.Logger(os.Stdout, cfg.Common).With("function", "process")
 	// One engine per vCPU: a document's pages are read that many at once.
 	engines := cfg.Engines
 	if engines == 0 {
@@ -61,6 +61,8 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		PageBudget:   cfg.PageBudget,
 		Concurrency:  engine.Size(),
 		Observer:     &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
-		Notifier:     notifier,
+		// The uploaded file is deleted as each upload finishes, unless
+		// KEEP_UPLOADS, before the completion is published.
+		Notifier: &service.Retention{Objects: objects, UploadPrefix: cfg.UploadPrefix, Keep: cfg.KeepUploads, Log: log, Next: notifier},
 	}}, nil
 }
