@@ -66,6 +66,8 @@ func child(args []string) {
 		fail("%v", err)
 	}
 	envp, _ := syscall.SlicePtrFromStrings(nil)
+	msg := make([]byte, 0, len(tool)+256)
+	msg = append(append(append(msg, "exec "...), tool...), ": "...)
 	for _, l := range []struct {
 		res        int
 		name       string
@@ -87,5 +89,11 @@ func child(args []string) {
 		}
 	}
 	_, _, errno := syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(path)), uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])))
-	fail("exec %s: %v", tool, errno)
+	// Under the lowered limits the Go runtime may not be able to map
+	// another page: fmt, a new thread or a heap growth can end in a fatal
+	// "cannot allocate memory" instead of the report. The message goes
+	// into a buffer allocated above and out by raw system calls.
+	msg = append(msg, errno.Error()...)
+	syscall.RawSyscall(unix.SYS_WRITE, reportFD, uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)))
+	syscall.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
 }
