@@ -111,6 +111,7 @@ type lambdaFunction struct {
 
 	mu    sync.Mutex
 	stats Stats
+	held  chan struct{} // closed when Hold's release is called; nil when not held
 }
 
 // Stats counts what one function did.
@@ -322,6 +323,45 @@ func (l *Lambda) KillBusy(name string) (int, error) {
 	return len(pids), nil
 }
 
+// Hold stops the function's queued asynchronous events from starting until
+// release is called, as a backlog behind busy containers does: they stay
+// queued and age. Running invocations and synchronous calls go on. Tests use
+// it to look at a backlog without racing it.
+func (l *Lambda) Hold(name string) (release func(), err error) {
+	fn, _, err := l.function(name)
+	if err != nil {
+		return nil, err
+	}
+	fn.mu.Lock()
+	defer fn.mu.Unlock()
+	if fn.held != nil {
+		return nil, fmt.Errorf("lambda: function %q is already held", name)
+	}
+	ch := make(chan struct{})
+	fn.held = ch
+	return sync.OnceFunc(func() {
+		fn.mu.Lock()
+		fn.held = nil
+		fn.mu.Unlock()
+		close(ch)
+	}), nil
+}
+
+// acquire waits until the function is not held, then for a free container.
+func (fn *lambdaFunction) acquire(ctx context.Context) (*runtimeapi.Function, error) {
+	fn.mu.Lock()
+	held := fn.held
+	fn.mu.Unlock()
+	if held != nil {
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return fn.pool.Acquire(ctx)
+}
+
 // Close stops the service, kills running invocations and drops queued
 // events.
 func (l *Lambda) Close() error {
@@ -356,7 +396,7 @@ func (l *Lambda) runAsync(fn *lambdaFunction, ev *asyncEvent) {
 		// The event waits for a container until it is too old; a
 		// container's being busy is not a failed attempt.
 		wait, cancel := context.WithDeadline(l.ctx, ev.accepted.Add(fn.spec.MaxEventAge))
-		c, err := fn.pool.Acquire(wait)
+		c, err := fn.acquire(wait)
 		cancel()
 		if err != nil {
 			if l.ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
