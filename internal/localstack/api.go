@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -46,6 +47,9 @@ type Gateway struct {
 	CORS   samtemplate.CORS
 	Static http.Handler // local only: serves GET requests for files it has (the web page)
 	Log    *slog.Logger
+
+	authOnce sync.Once
+	auth     *jwtAuthorizer // checks the tokens of routes with a JWT authorizer
 }
 
 // Invoker invokes a function synchronously; *Lambda is one.
@@ -83,10 +87,30 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var claims map[string]string
+	if route.Auth != nil {
+		var err error
+		if claims, err = g.authorize(r, route.Auth); err != nil {
+			if u, ok := isUnauthorized(err); ok {
+				// API Gateway's own answer: the function is not invoked.
+				w.Header().Set("Www-Authenticate", fmt.Sprintf("Bearer error=%q error_description=%q", "invalid_token", u.reason))
+				gatewayError(w, http.StatusUnauthorized, "Unauthorized")
+				return
+			}
+			g.Log.Error("authorizer could not check a token", "route", route.Key(), "err", err)
+			gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+			return
+		}
+	}
 	ev, err := toEvent(r, route.Key(), params)
 	if err != nil {
 		gatewayError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
+	}
+	if claims != nil {
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims, Scopes: nil},
+		}
 	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -126,6 +150,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
 		}
 	}
+}
+
+// authorize checks the request's token against the route's authorizer.
+func (g *Gateway) authorize(r *http.Request, auth *samtemplate.JWTAuth) (map[string]string, error) {
+	g.authOnce.Do(func() { g.auth = newJWTAuthorizer() })
+	return g.auth.authorize(r.Context(), auth, r.Header.Get("Authorization"), time.Now())
 }
 
 type invokeResult struct {

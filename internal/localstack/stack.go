@@ -43,7 +43,15 @@ type Options struct {
 	Log            *slog.Logger      // the stack's own messages; default text to stderr
 	PersistDynamo  bool              // keep dynalite's tables on disk, so RestartDynamo keeps them
 	RetryBackoff   []time.Duration   // async retry delays; default Lambda's 1 and 2 minutes (scale ClaimLease down with them)
+	// DevAuth turns the template's JWT authorizer on with a development
+	// issuer of the stack's own (AuthIssuer and AuthAudience set to it,
+	// unless Parameters set them): tokens from POST /dev/token. make dev
+	// sets it from S3OCR_DEV_AUTH=1.
+	DevAuth bool
 }
+
+// devIssuerPath is where the development issuer lives on the API's server.
+const devIssuerPath = "/dev/oidc"
 
 // StackName stands for AWS::StackName locally.
 const StackName = "s3ocr-local"
@@ -65,6 +73,8 @@ type Stack struct {
 	// the SDK's endpoint, region and credential variables.
 	Env    map[string]string
 	Wiring *samtemplate.Wiring
+	// Dev is the development issuer when the stack runs with DevAuth.
+	Dev *DevIssuer
 
 	S3     *s3.Client
 	Dynamo *dynamodb.Client
@@ -200,6 +210,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		// (make layer LANGUAGES=…), so the function may offer them all.
 		"OcrLanguages": strings.Join(langs, ","),
 	}
+	if opts.DevAuth {
+		if s.Dev, err = NewDevIssuer(s.APIURL+devIssuerPath, DevAudience); err != nil {
+			return nil, err
+		}
+		params["AuthIssuer"], params["AuthAudience"] = s.Dev.Issuer, s.Dev.Audience
+	}
 	maps.Copy(params, opts.Parameters)
 	names := s.names(tpl, params)
 	if s.Wiring, err = tpl.Wiring(params, names); err != nil {
@@ -261,6 +277,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(api.OpenAPI)
 	})
+	if s.Dev != nil {
+		s.Dev.Handle(mux, devIssuerPath)
+	}
 	mux.Handle("/", gw)
 	s.apiServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go s.apiServer.Serve(apiLn)

@@ -385,10 +385,18 @@ func (p *problems) bucket(t *Template) {
 	}
 }
 
-// routes checks the template's HttpApi events against the routes the code
-// serves: a route the code serves that the template lacks would not exist
-// once deployed, and a route the template adds that the code does not serve
-// would answer not_found.
+// publicRoutes stay open when the API has an authorizer: GET /info says
+// what the service accepts (and, with a token, the caller's quota), and
+// $default serves the browser page and answers unknown paths. Every other
+// route is the caller's own data.
+var publicRoutes = []string{handler.RouteInfo, handler.RouteDefault}
+
+// routes checks the template's routes against the routes the code serves:
+// a route the code serves that the template lacks would not exist once
+// deployed, and a route the template adds that the code does not serve
+// would answer not_found. With AuthIssuer set, every route but the public
+// ones must carry the JWT authorizer, and without it none may; and API
+// Gateway must be allowed to invoke each function it integrates.
 func (p *problems) routes(t *Template) {
 	w, err := t.Wiring(nil, deployResolver{})
 	if err != nil {
@@ -401,12 +409,46 @@ func (p *problems) routes(t *Template) {
 		if !slices.Contains(handler.RouteKeys, r.Key()) {
 			p.add("%s: route %s is not one the code serves", r.Function, r.Key())
 		}
+		if r.Auth != nil {
+			p.add("%s: route %s has an authorizer with AuthIssuer empty", r.Resource, r.Key())
+		}
+		if !p.invokable(t, r.Function) {
+			p.add("%s: no AWS::Lambda::Permission lets API Gateway invoke %s", r.Resource, r.Function)
+		}
 	}
 	for _, k := range handler.RouteKeys {
 		if !served[k] {
-			p.add("route %s is served by the code but no function's HttpApi event sends it", k)
+			p.add("route %s is served by the code but the template has no AWS::ApiGatewayV2::Route for it", k)
 		}
 	}
+	authed, err := t.Wiring(map[string]string{"AuthIssuer": "https://issuer.example", "AuthAudience": "s3ocr"}, deployResolver{})
+	if err != nil {
+		p.add("with AuthIssuer set: %v", err)
+		return
+	}
+	for _, r := range authed.Routes {
+		public := slices.Contains(publicRoutes, r.Key())
+		switch {
+		case public && r.Auth != nil:
+			p.add("%s: route %s is public but has the authorizer", r.Resource, r.Key())
+		case !public && r.Auth == nil:
+			p.add("%s: route %s is open with AuthIssuer set", r.Resource, r.Key())
+		case !public && (r.Auth.Issuer != "https://issuer.example" || !slices.Equal(r.Auth.Audience, []string{"s3ocr"})):
+			p.add("%s: route %s's authorizer is not AuthIssuer/AuthAudience (%q, %q)", r.Resource, r.Key(), r.Auth.Issuer, r.Auth.Audience)
+		}
+	}
+}
+
+// invokable reports whether an AWS::Lambda::Permission lets API Gateway
+// invoke the function.
+func (p *problems) invokable(t *Template, fn string) bool {
+	for _, r := range t.Resources {
+		if r.Type == "AWS::Lambda::Permission" && logicalID(r.Properties["FunctionName"]) == fn &&
+			Str(r.Properties["Principal"]) == "apigateway.amazonaws.com" && Str(r.Properties["Action"]) == "lambda:InvokeFunction" {
+			return true
+		}
+	}
+	return false
 }
 
 // operations checks what an operator relies on: every function's log group
@@ -456,21 +498,35 @@ func (deployResolver) GetAtt(id, attr string) (string, bool) {
 func (deployResolver) Pseudo(name string) (string, bool) { return "<" + name + ">", true }
 
 func (p *problems) api(t *Template) {
-	var found bool
+	var apis, stages int
 	for name, r := range t.Resources {
-		if r.Type != "AWS::Serverless::HttpApi" {
-			continue
-		}
-		found = true
-		if Str(Get(r.Properties, "CorsConfiguration", "AllowOrigins", "Ref")) != "AllowedOrigins" {
-			p.add("%s: CORS does not take its origins from the AllowedOrigins parameter", name)
-		}
-		if Get(r.Properties, "DefaultRouteSettings", "ThrottlingBurstLimit") == nil || Get(r.Properties, "DefaultRouteSettings", "ThrottlingRateLimit") == nil {
-			p.add("%s: no stage throttling", name)
+		switch r.Type {
+		case "AWS::Serverless::HttpApi":
+			p.add("%s: a SAM HttpApi; the API is plain AWS::ApiGatewayV2 resources, so that its authorizer can be conditional", name)
+		case "AWS::ApiGatewayV2::Api":
+			apis++
+			if Str(Get(r.Properties, "CorsConfiguration", "AllowOrigins", "Ref")) != "AllowedOrigins" {
+				p.add("%s: CORS does not take its origins from the AllowedOrigins parameter", name)
+			}
+			var headers []string
+			for _, h := range List(Get(r.Properties, "CorsConfiguration", "AllowHeaders")) {
+				headers = append(headers, strings.ToLower(Str(h)))
+			}
+			if !slices.Contains(headers, "authorization") {
+				p.add("%s: CORS does not allow the Authorization header the page sends its token in", name)
+			}
+		case "AWS::ApiGatewayV2::Stage":
+			stages++
+			if Get(r.Properties, "DefaultRouteSettings", "ThrottlingBurstLimit") == nil || Get(r.Properties, "DefaultRouteSettings", "ThrottlingRateLimit") == nil {
+				p.add("%s: no stage throttling", name)
+			}
+			if v := Get(r.Properties, "AutoDeploy"); v != true {
+				p.add("%s: AutoDeploy is not true, so route changes would not be deployed", name)
+			}
 		}
 	}
-	if !found {
-		p.add("no AWS::Serverless::HttpApi")
+	if apis != 1 || stages != 1 {
+		p.add("%d AWS::ApiGatewayV2::Api and %d stages, want one of each", apis, stages)
 	}
 	if def := fmt.Sprint(Get(t.Parameters["AllowedOrigins"], "Default")); strings.Contains(def, "*") {
 		p.add("AllowedOrigins: default %q allows any origin", def)

@@ -30,6 +30,7 @@ type Resource struct {
 	Type       string
 	Properties map[string]any
 	Metadata   map[string]any
+	Condition  string // the condition that decides whether it exists, or ""
 }
 
 // Load reads and parses the template at path.
@@ -62,7 +63,7 @@ func Parse(b []byte) (*Template, error) {
 		Outputs: Map(doc["Outputs"]), Resources: map[string]Resource{}}
 	for name, r := range Map(doc["Resources"]) {
 		rm := Map(r)
-		t.Resources[name] = Resource{Type: Str(rm["Type"]), Properties: Map(rm["Properties"]), Metadata: Map(rm["Metadata"])}
+		t.Resources[name] = Resource{Type: Str(rm["Type"]), Properties: Map(rm["Properties"]), Metadata: Map(rm["Metadata"]), Condition: Str(rm["Condition"])}
 	}
 	return t, nil
 }

@@ -140,6 +140,19 @@ func TestCheck_BrokenTemplatesFail(t *testing.T) {
 		{"unbounded retries", func(tpl *samtemplate.Template) {
 			samtemplate.Map(fn(tpl, "ProcessFunction")["EventInvokeConfig"])["MaximumRetryAttempts"] = 5
 		}, "MaximumRetryAttempts"},
+		{"private route left open", func(tpl *samtemplate.Template) {
+			fn(tpl, "DeleteUploadRoute")["AuthorizationType"] = "NONE"
+			delete(fn(tpl, "DeleteUploadRoute"), "AuthorizerId")
+		}, "DeleteUploadRoute: route DELETE /uploads/{uploadId} is open with AuthIssuer set"},
+		{"info behind the authorizer", func(tpl *samtemplate.Template) {
+			fn(tpl, "InfoRoute")["AuthorizationType"] = fn(tpl, "GetUploadRoute")["AuthorizationType"]
+			fn(tpl, "InfoRoute")["AuthorizerId"] = fn(tpl, "GetUploadRoute")["AuthorizerId"]
+		}, "InfoRoute: route GET /info is public but has the authorizer"},
+		{"route dropped", func(tpl *samtemplate.Template) { delete(tpl.Resources, "CreateUploadRoute") }, "route POST /uploads is served by the code but the template has no"},
+		{"API Gateway may not invoke", func(tpl *samtemplate.Template) { delete(tpl.Resources, "StatusApiPermission") }, "no AWS::Lambda::Permission lets API Gateway invoke StatusFunction"},
+		{"token header refused by CORS", func(tpl *samtemplate.Template) {
+			samtemplate.Map(fn(tpl, "HttpApi")["CorsConfiguration"])["AllowHeaders"] = []any{"content-type"}
+		}, "Authorization header"},
 		{"stuck before the last attempt", func(tpl *samtemplate.Template) {
 			samtemplate.Map(fn(tpl, "ProcessFunction")["EventInvokeConfig"])["MaximumEventAgeInSeconds"] = 8 * 3600
 		}, "StatusFunction: STUCK_AFTER"},

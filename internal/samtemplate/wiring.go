@@ -18,7 +18,7 @@ import (
 // template is all it takes for it to exist locally.
 type Wiring struct {
 	Functions map[string]*Function // by logical id
-	Routes    []Route              // the HttpApi events, sorted by route key
+	Routes    []Route              // the HTTP API's routes, sorted by route key
 	S3Events  []S3Event            // the S3 events, sorted by function
 	CORS      CORS                 // the HTTP API's CORS configuration
 }
@@ -36,11 +36,21 @@ type Function struct {
 	Layers              []string          // logical ids of the layers it uses
 }
 
-// Route is an HttpApi event: method and path to a function.
+// Route is an AWS::ApiGatewayV2::Route of the HTTP API: method and path to
+// the function its Lambda proxy integration invokes.
 type Route struct {
 	Method, Path string
 	Function     string
-	Event        string // the event's name in the function
+	Resource     string   // the route's logical id
+	Auth         *JWTAuth // the JWT authorizer that guards it, or nil when it is open
+}
+
+// JWTAuth is a JWT authorizer: API Gateway accepts a request when its
+// Authorization header holds a token signed by a key of the issuer's JWKS,
+// from the issuer, for one of the audiences, and within exp and nbf.
+type JWTAuth struct {
+	Issuer   string
+	Audience []string
 }
 
 // Key is the API Gateway route key, "GET /uploads/{uploadId}", or
@@ -115,15 +125,7 @@ func (t *Template) Wiring(params map[string]string, r Resolver) (*Wiring, error)
 			ep := Map(ev["Properties"])
 			switch Str(ev["Type"]) {
 			case "HttpApi":
-				method, err := e.str(ep["Method"])
-				if err != nil {
-					return nil, fmt.Errorf("template: %s.%s: %w", name, evName, err)
-				}
-				path, err := e.str(ep["Path"])
-				if err != nil {
-					return nil, fmt.Errorf("template: %s.%s: %w", name, evName, err)
-				}
-				w.Routes = append(w.Routes, Route{Method: strings.ToUpper(method), Path: path, Function: name, Event: evName})
+				return nil, fmt.Errorf("template: %s.%s: HttpApi events are not read; declare the route as an AWS::ApiGatewayV2::Route", name, evName)
 			case "S3":
 				s3e := S3Event{Function: name, Bucket: Str(Get(ep, "Bucket", "Ref"))}
 				for _, v := range List(ep["Events"]) {
@@ -149,12 +151,14 @@ func (t *Template) Wiring(params map[string]string, r Resolver) (*Wiring, error)
 			}
 		}
 	}
-	sort.Slice(w.Routes, func(i, j int) bool { return w.Routes[i].Key() < w.Routes[j].Key() })
+	if w.Routes, err = e.routes(); err != nil {
+		return nil, err
+	}
 	for name, res := range t.Resources {
-		if res.Type != "AWS::Serverless::HttpApi" {
+		if res.Type != "AWS::ApiGatewayV2::Api" {
 			continue
 		}
-		cors := Map(mergeGlobals(Map(Get(t.Globals, "HttpApi")), res.Properties)["CorsConfiguration"])
+		cors := Map(res.Properties["CorsConfiguration"])
 		if cors == nil {
 			continue
 		}
@@ -175,6 +179,138 @@ func (t *Template) Wiring(params map[string]string, r Resolver) (*Wiring, error)
 		c.AllowCredentials, _ = cors["AllowCredentials"].(bool)
 	}
 	return w, nil
+}
+
+// routes reads the HTTP API's AWS::ApiGatewayV2::Route resources that exist
+// under the parameters: each route's key, the function its integration
+// invokes (IntegrationUri !GetAtt F.Arn), and its JWT authorizer when its
+// AuthorizationType is JWT.
+func (e *evaluator) routes() ([]Route, error) {
+	var out []Route
+	for _, id := range slices.Sorted(maps.Keys(e.t.Resources)) {
+		res := e.t.Resources[id]
+		if res.Type != "AWS::ApiGatewayV2::Route" {
+			continue
+		}
+		if ok, err := e.exists(res); err != nil || !ok {
+			if err != nil {
+				return nil, fmt.Errorf("template: %s: %w", id, err)
+			}
+			continue
+		}
+		rt, err := e.route(id, res.Properties)
+		if err != nil {
+			return nil, fmt.Errorf("template: %s: %w", id, err)
+		}
+		out = append(out, rt)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out, nil
+}
+
+// branch picks the branch of Fn::If (nested ones too) the conditions take,
+// without resolving it: a !Ref left as the logical id it names.
+func (e *evaluator) branch(v any) (any, error) {
+	for {
+		m := Map(v)
+		args := List(m["Fn::If"])
+		if len(m) != 1 || len(args) != 3 {
+			return v, nil
+		}
+		ok, err := e.condition(Str(args[0]))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			v = args[1]
+		} else {
+			v = args[2]
+		}
+	}
+}
+
+// exists reports whether a resource is created under the parameters: it has
+// no Condition, or its condition holds.
+func (e *evaluator) exists(res Resource) (bool, error) {
+	if res.Condition == "" {
+		return true, nil
+	}
+	return e.condition(res.Condition)
+}
+
+func (e *evaluator) route(id string, props map[string]any) (Route, error) {
+	key, err := e.str(props["RouteKey"])
+	if err != nil {
+		return Route{}, fmt.Errorf("RouteKey: %w", err)
+	}
+	rt := Route{Resource: id}
+	if key == "$default" {
+		rt.Path = key
+	} else {
+		method, path, ok := strings.Cut(key, " ")
+		if !ok {
+			return Route{}, fmt.Errorf("RouteKey %q is not \"METHOD /path\"", key)
+		}
+		rt.Method, rt.Path = strings.ToUpper(method), path
+	}
+	// Target is "integrations/${SomeIntegration}", a Sub of the
+	// integration's id.
+	integ, ok := strings.CutPrefix(Str(Get(props, "Target", "Fn::Sub")), "integrations/${")
+	integ = strings.TrimSuffix(integ, "}")
+	ir, found := e.t.Resources[integ]
+	if !ok || !found || ir.Type != "AWS::ApiGatewayV2::Integration" {
+		return Route{}, fmt.Errorf("Target is not !Sub \"integrations/${<an AWS::ApiGatewayV2::Integration>}\"")
+	}
+	if t := Str(ir.Properties["IntegrationType"]); t != "AWS_PROXY" {
+		return Route{}, fmt.Errorf("%s: IntegrationType %q, want AWS_PROXY", integ, t)
+	}
+	if v := scalar(ir.Properties["PayloadFormatVersion"]); v != "2.0" {
+		return Route{}, fmt.Errorf("%s: PayloadFormatVersion %q, want 2.0", integ, v)
+	}
+	ga := List(Get(ir.Properties, "IntegrationUri", "Fn::GetAtt"))
+	if len(ga) != 2 || Str(ga[1]) != "Arn" || e.t.Resources[Str(ga[0])].Type != "AWS::Serverless::Function" {
+		return Route{}, fmt.Errorf("%s: IntegrationUri is not !GetAtt <function>.Arn", integ)
+	}
+	rt.Function = Str(ga[0])
+	authType := "NONE"
+	if v, ok := props["AuthorizationType"]; ok {
+		if authType, err = e.str(v); err != nil {
+			return Route{}, fmt.Errorf("AuthorizationType: %w", err)
+		}
+	}
+	switch authType {
+	case "NONE":
+	case "JWT":
+		v, err := e.branch(props["AuthorizerId"])
+		if err != nil {
+			return Route{}, fmt.Errorf("AuthorizerId: %w", err)
+		}
+		authz := logicalID(v)
+		ar, ok := e.t.Resources[authz]
+		if !ok || ar.Type != "AWS::ApiGatewayV2::Authorizer" {
+			return Route{}, fmt.Errorf("AuthorizationType JWT without an AuthorizerId that is !Ref to an AWS::ApiGatewayV2::Authorizer")
+		}
+		if ok, err := e.exists(ar); err != nil || !ok {
+			return Route{}, fmt.Errorf("authorizer %s does not exist under these parameters", authz)
+		}
+		if t := Str(ar.Properties["AuthorizerType"]); t != "JWT" {
+			return Route{}, fmt.Errorf("%s: AuthorizerType %q, want JWT", authz, t)
+		}
+		a := &JWTAuth{}
+		if a.Issuer, err = e.str(Get(ar.Properties, "JwtConfiguration", "Issuer")); err != nil {
+			return Route{}, fmt.Errorf("%s: Issuer: %w", authz, err)
+		}
+		if a.Audience, err = e.strs(Get(ar.Properties, "JwtConfiguration", "Audience")); err != nil {
+			return Route{}, fmt.Errorf("%s: Audience: %w", authz, err)
+		}
+		if a.Issuer == "" || len(a.Audience) == 0 || slices.Contains(a.Audience, "") {
+			return Route{}, fmt.Errorf("%s: a JWT authorizer needs an issuer and an audience (got %q, %q)", authz, a.Issuer, a.Audience)
+		}
+		rt.Auth = a
+	default:
+		return Route{}, fmt.Errorf("AuthorizationType %q: the local gateway knows NONE and JWT", authType)
+	}
+	return rt, nil
 }
 
 // Resolve evaluates one value of the template (a resource's property, say)

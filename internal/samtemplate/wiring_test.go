@@ -64,9 +64,11 @@ func TestWiring_GlobalsConditionsAndIntrinsics(t *testing.T) {
 Parameters:
   Stage: {Type: String, Default: dev}
   Bus: {Type: String, Default: ""}
+  Issuer: {Type: String, Default: ""}
 Conditions:
   IsProd: !Equals [!Ref Stage, prod]
   HasBus: !Not [!Equals [!Ref Bus, ""]]
+  HasAuth: !Not [!Equals [!Ref Issuer, ""]]
 Globals:
   Function:
     MemorySize: 512
@@ -88,15 +90,34 @@ Resources:
           ARN: !Sub "arn:${AWS::Region}:${Table}:${Table.Arn}:${Extra}"
           JOINED: !Join ["-", [a, !Ref Stage]]
       Events:
-        Get:
-          Type: HttpApi
-          Properties: {Method: get, Path: "/things/{id}"}
         Put:
           Type: S3
           Properties:
             Bucket: !Ref B
             Events: [s3:ObjectCreated:Put]
             Filter: {S3Key: {Rules: [{Name: suffix, Value: .pdf}]}}
+  Api: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: HTTP}}
+  Authz:
+    Type: AWS::ApiGatewayV2::Authorizer
+    Condition: HasAuth
+    Properties:
+      ApiId: !Ref Api
+      AuthorizerType: JWT
+      JwtConfiguration: {Issuer: !Ref Issuer, Audience: [aud1]}
+  FInteg:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties: {ApiId: !Ref Api, IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt F.Arn, PayloadFormatVersion: "2.0"}
+  GetThing:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: GET /things/{id}
+      Target: !Sub "integrations/${FInteg}"
+      AuthorizationType: !If [HasAuth, JWT, NONE]
+      AuthorizerId: !If [HasAuth, !Ref Authz, !Ref AWS::NoValue]
+  Fallback:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Api, RouteKey: $default, Target: !Sub "integrations/${FInteg}"}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -120,8 +141,21 @@ Resources:
 	if f.MemoryMB != 512 || f.Timeout != 30*time.Second || f.MaxEventAge != 6*time.Hour || f.MaxRetryAttempts != 2 {
 		t.Errorf("function %+v", f)
 	}
-	if rt, ok := w.Route("GET /things/{id}"); !ok || rt.Function != "F" {
+	if rt, ok := w.Route("GET /things/{id}"); !ok || rt.Function != "F" || rt.Auth != nil {
 		t.Errorf("routes %+v", w.Routes)
+	}
+	if rt, ok := w.Route("$default"); !ok || rt.Function != "F" {
+		t.Errorf("routes %+v", w.Routes)
+	}
+	authed, err := tpl.Wiring(map[string]string{"Issuer": "https://id.example"}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt, _ := authed.Route("GET /things/{id}"); rt.Auth == nil || rt.Auth.Issuer != "https://id.example" || !slices.Equal(rt.Auth.Audience, []string{"aud1"}) {
+		t.Errorf("with an issuer, the route's authorizer is %+v", rt.Auth)
+	}
+	if rt, _ := authed.Route("$default"); rt.Auth != nil {
+		t.Errorf("$default has no AuthorizationType but got %+v", rt.Auth)
 	}
 	ev := w.S3Events[0]
 	if !ev.Matches("ObjectCreated:Put", "a/b.pdf") || ev.Matches("s3:ObjectCreated:Post", "a/b.pdf") || ev.Matches("ObjectCreated:Put", "a/b.png") {
