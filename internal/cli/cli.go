@@ -28,10 +28,10 @@ import (
 )
 
 const usage = `usage:
-  s3ocr ocr FILE… [--api URL] [--lang eng,deu] [--format text|json|hocr|pdf|alto]
+  s3ocr ocr FILE… [--api URL] [--token JWT] [--lang eng,deu] [--format text|json|hocr|pdf|alto]
                   [--redact email,iban,…] [--out DIR] [--force] [--wait 5m]
-  s3ocr delete UPLOAD_ID…   (or rm) [--api URL]
-  s3ocr info [--api URL]
+  s3ocr delete UPLOAD_ID…   (or rm) [--api URL] [--token JWT]
+  s3ocr info [--api URL] [--token JWT]
 
 --format text, json and hocr print to stdout; pdf and alto write one file
 per input, named after it: scan.png gives scan.png.pdf or scan.png.alto.xml,
@@ -40,6 +40,8 @@ is refused unless --force.
 --redact masks the entities of those types (%s)
 in every format, and burns them out of the PDF.
 --api defaults to $S3OCR_API, else http://127.0.0.1:8080 (make dev).
+--token defaults to $S3OCR_TOKEN: the JWT an API with an authorizer wants,
+sent to the API only (never to S3).
 Exit status: 0 when every file was read, 1 when any failed, 2 for usage errors.
 `
 
@@ -78,6 +80,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs := flag.NewFlagSet("s3ocr "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	api := fs.String("api", "", "API base URL")
+	token := fs.String("token", "", "JWT for an API with an authorizer (default $S3OCR_TOKEN)")
 	langs := fs.String("lang", "eng", "comma-separated Tesseract languages")
 	format := fs.String("format", "text", "text, json, hocr (printed) or pdf, alto (written to files)")
 	redactList := fs.String("redact", "", "comma-separated entity types to mask: "+strings.Join(redact.Types(), ", "))
@@ -105,11 +108,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		base = "http://127.0.0.1:8080"
 	}
 	c := client.New(base, &http.Client{Timeout: 2 * time.Minute})
+	if c.Token = *token; c.Token == "" {
+		c.Token = getenv("S3OCR_TOKEN")
+	}
 	switch args[0] {
 	case "info":
 		info, err := c.Info(ctx)
 		if err != nil {
-			fmt.Fprintln(stderr, "s3ocr:", err)
+			fmt.Fprintln(stderr, "s3ocr:", explain(c, err))
 			return 1
 		}
 		enc := json.NewEncoder(stdout)
@@ -173,10 +179,25 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 				out = outputs[i]
 			}
 			results[i] = ocrFile(ctx, c, path, out, opts, func(s string) { prog.set(i, s) })
+			results[i].err = explain(c, results[i].err)
 		}()
 	}
 	wg.Wait()
 	return report(stdout, stderr, operands, results, opts.format)
+}
+
+// explain says what to do about the API's 401: API Gateway's authorizer
+// answers it, in its own words ({"message":"Unauthorized"}), to a request
+// without a valid token. Other errors are returned as they are.
+func explain(c *client.Client, err error) error {
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || !apiErr.Unauthorized() {
+		return err
+	}
+	if c.Token == "" {
+		return fmt.Errorf("the API at %s wants a token: pass --token JWT or set S3OCR_TOKEN (%w)", c.BaseURL, err)
+	}
+	return fmt.Errorf("the API at %s refused the token, which may have expired or be meant for another API: pass a valid one with --token or S3OCR_TOKEN (%w)", c.BaseURL, err)
 }
 
 func usageError(stderr io.Writer, problem string) int {
@@ -395,6 +416,8 @@ func deleteUploads(ctx context.Context, c *client.Client, ids []string, stdout, 
 			continue
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
 			err = fmt.Errorf("no such upload (unknown, expired or already deleted): %w", err)
+		default:
+			err = explain(c, err)
 		}
 		fmt.Fprintf(stderr, "%s: %v\n", id, err)
 		code = 1

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -414,5 +416,91 @@ func TestOCR_AnExpiredLinkIsReportedAsS3s(t *testing.T) {
 	}
 	if _, err := os.Stat(in[0] + ".pdf"); !os.IsNotExist(err) {
 		t.Errorf("a failed download left %s.pdf: %v", in[0], err)
+	}
+}
+
+// authorizedAPI is the local API behind a proxy that, like API Gateway's
+// JWT authorizer, answers 401 {"message":"Unauthorized"} to every request
+// but GET /info without "Authorization: Bearer <token>", and answers every
+// ?format=pdf with a 303 to a presigned GET in the local S3 (MinIO refuses a
+// presigned request that also carries an Authorization header). It returns
+// the proxy's URL and the Authorization header of each request it passed.
+func authorizedAPI(t *testing.T, token string) (string, func() map[string]string) {
+	t.Helper()
+	redirecting := redirectingAPI(t, "%PDF-1.7 kept in S3", time.Minute)
+	target, _ := url.Parse(redirecting)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	seen := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if r.URL.Path != "/info" && auth != "Bearer "+token {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"message":"Unauthorized"}`)
+			return
+		}
+		mu.Lock()
+		seen[r.Method+" "+regexp.MustCompile(`/uploads/[^/?]+`).ReplaceAllString(r.URL.Path, "/uploads/{id}")] = auth
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() map[string]string {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(seen)
+	}
+}
+
+func TestOCR_TokenFromTheFlagOrTheEnvironmentReachesTheAPI(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"flag", []string{"--token", "tok"}, nil},
+		{"environment", nil, map[string]string{"S3OCR_TOKEN": "tok"}},
+		{"flag over environment", []string{"--token", "tok"}, map[string]string{"S3OCR_TOKEN": "stale"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api, seen := authorizedAPI(t, "tok")
+			_, in := copyInputs(t, "hello.png")
+			var out, errb bytes.Buffer
+			args := append([]string{"ocr", "--format", "pdf", "--api", api, in[0]}, tc.args...)
+			code := Run(context.Background(), args, &out, &errb, func(k string) string { return tc.env[k] }, false)
+			// The PDF came from the presigned GET the 303 led to, which MinIO
+			// refuses with the token on it.
+			if code != 0 || readFile(t, in[0]+".pdf") != "%PDF-1.7 kept in S3" {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			if code := Run(context.Background(), append([]string{"delete", "--api", api, "nope"}, tc.args...), &out, &errb, func(k string) string { return tc.env[k] }, false); code != 1 {
+				t.Errorf("delete of an unknown upload: exit %d", code)
+			}
+			got := seen()
+			for _, k := range []string{"POST /uploads", "GET /uploads/{id}", "DELETE /uploads/{id}"} {
+				if got[k] != "Bearer tok" {
+					t.Errorf("the API got %s with Authorization %q; want the token (all: %q)", k, got[k], got)
+				}
+			}
+		})
+	}
+}
+
+func TestOCR_UnauthorizedSaysToPassAToken(t *testing.T) {
+	api, _ := authorizedAPI(t, "tok")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ocr", testdata("hello.png")}, "hello.png: the API at " + api + " wants a token: pass --token JWT or set S3OCR_TOKEN (http_401: Unauthorized)"},
+		{[]string{"ocr", "--token", "expired", testdata("hello.png")}, "hello.png: the API at " + api + " refused the token"},
+		{[]string{"delete", "abc"}, "abc: the API at " + api + " wants a token"},
+	} {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), append(tc.args, "--api", api), &out, &errb, func(string) string { return "" }, false)
+		if code != 1 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 1 and %q", tc.args, code, errb.String(), tc.want)
+		}
 	}
 }

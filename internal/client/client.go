@@ -26,6 +26,10 @@ import (
 type Client struct {
 	BaseURL string // e.g. http://127.0.0.1:8080 or https://abc.execute-api.eu-west-1.amazonaws.com
 	HTTP    *http.Client
+	// Token, when set, is sent as "Authorization: Bearer <Token>" to the
+	// API, and only to it: never on the presigned POST to S3, nor to the
+	// presigned S3 link an answer too large for the API redirects to.
+	Token string
 }
 
 // New returns a client for the API at baseURL (http.DefaultClient if hc is nil).
@@ -37,7 +41,8 @@ func New(baseURL string, hc *http.Client) *Client {
 }
 
 // APIError is an error answer of the API: its HTTP status and the body's
-// code and message.
+// code and message. API Gateway's own refusals, such as the authorizer's
+// 401 {"message":"Unauthorized"}, have code "http_<status>" and their message.
 type APIError struct {
 	Status  int
 	Code    string
@@ -45,6 +50,11 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+
+// Unauthorized reports whether the API refused the request for want of a
+// valid token: API Gateway's JWT authorizer answers 401 before any function
+// runs, to a missing, expired or foreign token alike.
+func (e *APIError) Unauthorized() bool { return e.Status == http.StatusUnauthorized }
 
 // S3Error is S3's refusal of a presigned POST (EntityTooLarge, AccessDenied…)
 // or of the presigned GET an answer too large for the API was redirected to
@@ -108,7 +118,7 @@ func (c *Client) Open(ctx context.Context, id, format string, redact []string) (
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.HTTP.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +176,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.HTTP.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
 		return err
 	}
@@ -184,10 +194,45 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	return json.Unmarshal(b, out)
 }
 
+// send sends req, a request to the API, with the token. A redirect that
+// leaves the API's origin loses the token: S3 refuses a presigned link that
+// also carries an Authorization header, and the token is not S3's to see.
+// http.Client alone would keep it on a redirect to the same host name on
+// another port, as from the local API (127.0.0.1:8080) to MinIO
+// (127.0.0.1:9000).
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	if c.Token == "" {
+		return c.HTTP.Do(req)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	hc := *c.HTTP
+	check := hc.CheckRedirect
+	hc.CheckRedirect = func(next *http.Request, via []*http.Request) error {
+		if next.URL.Scheme != req.URL.Scheme || next.URL.Host != req.URL.Host {
+			next.Header.Del("Authorization")
+		}
+		if check != nil {
+			return check(next, via)
+		}
+		if len(via) >= 10 { // http.Client's own limit
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return hc.Do(req)
+}
+
 func apiError(status int, body []byte) error {
-	var e struct{ Error APIError }
+	var e struct {
+		Error   APIError
+		Message string // API Gateway's own answers: {"message":"Unauthorized"}
+	}
 	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
-		return &APIError{Status: status, Code: "http_" + fmt.Sprint(status), Message: strings.TrimSpace(string(body))}
+		msg := e.Message
+		if msg == "" {
+			msg = strings.TrimSpace(string(body))
+		}
+		return &APIError{Status: status, Code: "http_" + fmt.Sprint(status), Message: msg}
 	}
 	e.Error.Status = status
 	return &e.Error
