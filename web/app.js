@@ -46,6 +46,7 @@ const MESSAGES = {
   unavailable: 'The service is busy; try again shortly',
   quota_exceeded: 'Your daily quota is used up; try again tomorrow',
   original_deleted: 'The original file was deleted once read, so no searchable PDF can be made',
+  unauthorized: 'Your sign-in token is missing or expired; set it in Settings',
 };
 
 // Words for the entity types the service finds and can redact, in the

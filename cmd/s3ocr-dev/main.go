@@ -40,7 +40,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	opts := localstack.Options{Dir: *dir, APIAddr: *addr, Log: log}
+	// S3OCR_DEV_AUTH=1: the template's JWT authorizer on, with a
+	// development issuer; tokens from POST /dev/token {"sub":"alice"}.
+	opts := localstack.Options{Dir: *dir, APIAddr: *addr, Log: log, DevAuth: os.Getenv("S3OCR_DEV_AUTH") == "1"}
 	if *origins != "" {
 		opts.AllowedOrigins = strings.Split(*origins, ",")
 	}
@@ -82,6 +84,15 @@ Try it:
   curl -s -X POST %s/uploads -H 'content-type: application/json' \
     -d '{"filename":"scan.png","contentType":"image/png","size":123456,"languages":["eng"]}'
 `, stack.APIURL)
+	if stack.Dev != nil {
+		fmt.Printf(`
+Authentication is on (S3OCR_DEV_AUTH=1): the upload routes need a token of
+the development issuer %s
+  TOKEN=$(curl -s -X POST %s/dev/token -d '{"sub":"alice"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+  curl -s -H "Authorization: Bearer $TOKEN" %s/info
+  S3OCR_TOKEN=$TOKEN go run ./cmd/s3ocr ocr testdata/hello.png
+`, stack.Dev.Issuer, stack.APIURL, stack.APIURL)
+	}
 	path := *envVars
 	if path == "" {
 		path = filepath.Join(stack.Dir, "sam-env.json")

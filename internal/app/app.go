@@ -22,6 +22,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/dynamostore"
 	"github.com/s3ocr/s3ocr/internal/handler"
+	"github.com/s3ocr/s3ocr/internal/jwtauth"
 	"github.com/s3ocr/s3ocr/internal/logid"
 	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/resultstore"
@@ -47,8 +48,10 @@ func UploadAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 		return nil, err
 	}
 	log := Logger(os.Stdout, cfg.Common).With("function", "upload")
-	return &handler.API{Log: log, Uploads: &service.Uploads{
-		Store:         dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
+	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now)
+	return &handler.API{Log: log, Auth: Auth(cfg.Auth), Uploads: &service.Uploads{
+		Store:         store,
+		Quota:         Quota(store, cfg.Quotas, cfg.Common),
 		Presigner:     s3store.New(s3store.NewClient(awsCfg), cfg.BucketName),
 		Log:           log,
 		Languages:     cfg.Languages,
@@ -77,13 +80,34 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 		},
 	}
 	objects := s3store.New(s3store.NewClient(awsCfg), cfg.BucketName)
-	return &handler.API{Log: log, Info: info, Large: &s3store.Responses{Store: objects, Prefix: cfg.ResponsePrefix, TTL: 5 * time.Minute}, Status: &service.Status{
-		Store:     Results(dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now), objects, cfg.Common, 0),
+	table := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now)
+	return &handler.API{Log: log, Info: info, Auth: Auth(cfg.Auth), Quota: Quota(table, cfg.Quotas, cfg.Common), Large: &s3store.Responses{Store: objects, Prefix: cfg.ResponsePrefix, TTL: 5 * time.Minute}, Status: &service.Status{
+		Store:     Results(table, objects, cfg.Common, 0),
 		Originals: objects, UploadPrefix: cfg.UploadPrefix, MaxBytes: cfg.MaxBytes, KeepUploads: cfg.KeepUploads,
 		Log:        log,
 		Now:        time.Now,
 		StuckAfter: cfg.StuckAfter,
 	}}, nil
+}
+
+// Auth is the handler's view of the deployment's JWT authorizer; nil when
+// the API is open.
+func Auth(a config.Auth) *handler.Auth {
+	if !a.On() {
+		return nil
+	}
+	return &handler.Auth{Issuer: a.Issuer, Audience: []string{a.Audience}, Verifier: jwtauth.New()}
+}
+
+// Quota is the per-caller quota kept in the table; nil when no limit is
+// set. Callers of an open API are counted by a hash of their address keyed
+// like the logs' hashes.
+func Quota(counters ocr.Quotas, q config.Quotas, c config.Common) *service.Quota {
+	limits := ocr.Usage{Uploads: q.Uploads, Bytes: q.Bytes, Pages: q.Pages}
+	if limits == (ocr.Usage{}) {
+		return nil
+	}
+	return &service.Quota{Counters: counters, Limits: limits, HashKey: c.LogHashKey}
 }
 
 // Results is the store every function reads and writes results through:

@@ -86,7 +86,7 @@ func startEnv() (*env, error) {
 	s, err := localstack.Start(ctx, localstack.Options{
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		// Its process function gets no events (see benchPrefix): one container.
-		Parameters: map[string]string{"ProcessReservedConcurrency": "1"},
+		Parameters: map[string]string{"ProcessReservedConcurrency": "1", "QuotaUploadsPerDay": "0", "QuotaBytesPerDay": "0", "QuotaPagesPerDay": "0"},
 	})
 	if err != nil {
 		return nil, err

@@ -26,6 +26,25 @@ type Common struct {
 	LogHashKey string
 }
 
+// Auth is the deployment's JWT authorizer, as the template gives it to the
+// functions: AUTH_ISSUER and AUTH_AUDIENCE, both set or both empty (an
+// open API).
+type Auth struct {
+	Issuer   string
+	Audience string
+}
+
+// On reports whether the API checks tokens.
+func (a Auth) On() bool { return a.Issuer != "" }
+
+// Quotas are the per-caller daily limits (QUOTA_UPLOADS_PER_DAY,
+// QUOTA_BYTES_PER_DAY, QUOTA_PAGES_PER_DAY), each 0 or unset for none.
+type Quotas struct {
+	Uploads int64
+	Bytes   int64
+	Pages   int64
+}
+
 // Upload configures the upload function.
 type Upload struct {
 	Common
@@ -33,6 +52,8 @@ type Upload struct {
 	MaxBytes      int64         // MAX_UPLOAD_BYTES, default 20 MiB
 	PresignExpiry time.Duration // PRESIGN_EXPIRY, default 10m
 	UploadTTL     time.Duration // UPLOAD_TTL, default 24h
+	Auth          Auth
+	Quotas        Quotas // uploads and bytes are counted here
 }
 
 // Process configures the process function.
@@ -60,6 +81,10 @@ type Process struct {
 	// KEEP_UPLOADS, default false: false deletes an uploaded file once its
 	// upload is finished (done, or failed for good).
 	KeepUploads bool
+	// SHARE_RESULTS, default "owner": results are reused only between one
+	// owner's uploads; "all" reuses them across owners.
+	ShareAcrossOwners bool
+	Quotas            Quotas // pages are counted here
 }
 
 // Status configures the status function.
@@ -77,6 +102,8 @@ type Status struct {
 	// response (6 MB) are written here and the client is sent to them; the
 	// bucket expires them after a day.
 	ResponsePrefix string
+	Auth           Auth   // GET /info checks its optional token itself
+	Quotas         Quotas // shown by GET /info
 }
 
 // The variable names, in one place for the template test and the local stack.
@@ -103,6 +130,12 @@ const (
 	EnvStuckAfter     = "STUCK_AFTER"
 	EnvEventBus       = "EVENT_BUS_NAME"
 	EnvEngines        = "ENGINES"
+	EnvAuthIssuer     = "AUTH_ISSUER"
+	EnvAuthAudience   = "AUTH_AUDIENCE"
+	EnvShareResults   = "SHARE_RESULTS"
+	EnvQuotaUploads   = "QUOTA_UPLOADS_PER_DAY"
+	EnvQuotaBytes     = "QUOTA_BYTES_PER_DAY"
+	EnvQuotaPages     = "QUOTA_PAGES_PER_DAY"
 	// EnvLambdaMemory is set by Lambda itself (a reserved name the
 	// template cannot set): the function's memory in MB, which fixes its
 	// vCPUs.
@@ -215,6 +248,42 @@ func (r *reader) engines() int {
 	return int(r.int64(EnvEngines, 0))
 }
 
+// limit reads a quota: a whole number, 0 or unset for no limit.
+func (r *reader) limit(name string) int64 {
+	v := r.str(name, "0")
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		r.errs = append(r.errs, fmt.Sprintf("%s=%q is not a whole number of 0 (no limit) or more", name, v))
+		return 0
+	}
+	return n
+}
+
+// auth reads AUTH_ISSUER and AUTH_AUDIENCE.
+func (r *reader) auth() Auth {
+	a := Auth{Issuer: r.str(EnvAuthIssuer, ""), Audience: r.str(EnvAuthAudience, "")}
+	switch {
+	case (a.Issuer == "") != (a.Audience == ""):
+		r.errs = append(r.errs, fmt.Sprintf("%s and %s must be set together (issuer %q, audience %q)", EnvAuthIssuer, EnvAuthAudience, a.Issuer, a.Audience))
+	case a.Issuer != "" && !strings.HasPrefix(a.Issuer, "https://") && !strings.HasPrefix(a.Issuer, "http://"):
+		r.errs = append(r.errs, fmt.Sprintf("%s=%q is not an issuer URL", EnvAuthIssuer, a.Issuer))
+	}
+	return a
+}
+
+// shareResults reads SHARE_RESULTS: owner (false) or all (true).
+func (r *reader) shareResults() bool {
+	switch v := r.str(EnvShareResults, "owner"); v {
+	case "owner":
+		return false
+	case "all":
+		return true
+	default:
+		r.errs = append(r.errs, fmt.Sprintf("%s=%q is not owner or all", EnvShareResults, v))
+		return false
+	}
+}
+
 func (r *reader) err() error {
 	if len(r.errs) == 0 {
 		return nil
@@ -254,6 +323,8 @@ func LoadUpload(get Getenv) (Upload, error) {
 		MaxBytes:      r.int64(EnvMaxBytes, DefaultMaxBytes),
 		PresignExpiry: r.duration(EnvPresignExpiry, DefaultPresignExpiry),
 		UploadTTL:     r.duration(EnvUploadTTL, 24*time.Hour),
+		Auth:          r.auth(),
+		Quotas:        Quotas{Uploads: r.limit(EnvQuotaUploads), Bytes: r.limit(EnvQuotaBytes)},
 	}
 	return c, r.err()
 }
@@ -274,6 +345,8 @@ func LoadProcess(get Getenv) (Process, error) {
 		EventBusName:   r.str(EnvEventBus, ""),
 		Engines:        r.engines(),
 	}
+	c.ShareAcrossOwners = r.shareResults()
+	c.Quotas.Pages = r.limit(EnvQuotaPages)
 	c.ResultTTLDays, c.ResultTTL = r.resultTTL(30)
 	return c, r.err()
 }
@@ -291,6 +364,8 @@ func LoadStatus(get Getenv) (Status, error) {
 		KeepUploads:    r.boolean(EnvKeepUploads, false),
 		StuckAfter:     r.duration(EnvStuckAfter, 7*time.Hour),
 		ResponsePrefix: r.str(EnvResponsePrefix, "responses/"),
+		Auth:           r.auth(),
+		Quotas:         Quotas{Uploads: r.limit(EnvQuotaUploads), Bytes: r.limit(EnvQuotaBytes), Pages: r.limit(EnvQuotaPages)},
 	}
 	if c.ResponsePrefix == "" || strings.HasPrefix(c.ResponsePrefix, c.UploadPrefix) || strings.HasPrefix(c.UploadPrefix, c.ResponsePrefix) {
 		r.errs = append(r.errs, fmt.Sprintf("%s=%q must be set apart from %s=%q: stored answers would trigger processing", EnvResponsePrefix, c.ResponsePrefix, EnvUploadPrefix, c.UploadPrefix))

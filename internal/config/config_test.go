@@ -104,3 +104,41 @@ func TestLoad_LogHashKeyIsOptional(t *testing.T) {
 		t.Fatalf("no LOG_HASH_KEY: %q %v", c.LogHashKey, err)
 	}
 }
+
+func TestLoad_AuthQuotasAndSharing(t *testing.T) {
+	base := map[string]string{EnvTable: "t", EnvBucket: "b"}
+	with := func(kv map[string]string) Getenv {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range kv {
+			m[k] = v
+		}
+		return env(m)
+	}
+	c, err := LoadStatus(with(map[string]string{EnvAuthIssuer: "https://cognito-idp.eu-west-1.amazonaws.com/pool", EnvAuthAudience: "client",
+		EnvQuotaUploads: "500", EnvQuotaBytes: "0", EnvQuotaPages: "2000"}))
+	if err != nil || !c.Auth.On() || c.Quotas != (Quotas{Uploads: 500, Pages: 2000}) {
+		t.Fatalf("status = %+v, %v", c, err)
+	}
+	p, err := LoadProcess(with(nil))
+	if err != nil || p.ShareAcrossOwners || p.Quotas != (Quotas{}) {
+		t.Fatalf("process defaults = share %v quotas %+v, %v; want owner, none", p.ShareAcrossOwners, p.Quotas, err)
+	}
+	if p, err := LoadProcess(with(map[string]string{EnvShareResults: "all"})); err != nil || !p.ShareAcrossOwners {
+		t.Fatalf("SHARE_RESULTS=all = %v, %v", p.ShareAcrossOwners, err)
+	}
+	for name, kv := range map[string]map[string]string{
+		EnvAuthAudience: {EnvAuthIssuer: "https://issuer.example"},
+		EnvAuthIssuer:   {EnvAuthIssuer: "issuer.example", EnvAuthAudience: "a"},
+		EnvQuotaUploads: {EnvQuotaUploads: "-1"},
+		EnvShareResults: {EnvShareResults: "everyone"},
+	} {
+		_, err1 := LoadUpload(with(kv))
+		_, err2 := LoadProcess(with(kv))
+		if (err1 == nil || !strings.Contains(err1.Error(), name)) && (err2 == nil || !strings.Contains(err2.Error(), name)) {
+			t.Errorf("%v: errors %v / %v, want one naming %s", kv, err1, err2, name)
+		}
+	}
+}

@@ -6,6 +6,8 @@
 // Item layout, one string partition key (PartitionKey) and no sort key:
 //
 //	pk = "upload#<id>"   an ocr.Upload
+//	pk = "quota#<subject>#<yyyy-mm-dd>"  a caller's counters for one UTC day
+//	                     (ocr.Quotas): uploads, bytes and pages
 //	pk = "result#<key>"  an ocr.ResultRecord, plus "waiters" (string set)
 //	                     while it is processing, "refs" (string set) of the
 //	                     uploads that read it, and "pinned" once too many
@@ -103,6 +105,9 @@ type uploadItem struct {
 	UploadBy        time.Time     `dynamodbav:"uploadBy,omitempty"`
 	Progress        *ocr.Progress `dynamodbav:"progress,omitempty"`
 	Error           *ocr.Error    `dynamodbav:"error,omitempty"`
+	Owner           string        `dynamodbav:"owner,omitempty"`
+	Quota           string        `dynamodbav:"quota,omitempty"`
+	PagesCounted    bool          `dynamodbav:"pagesCounted,omitempty"` // CountPagesOnce
 }
 
 // resultItem is an ocr.ResultRecord as stored. The inline Result is a nested
@@ -127,6 +132,7 @@ type resultItem struct {
 	Refs       []string        `dynamodbav:"refs,stringset,omitempty"`
 	Pinned     bool            `dynamodbav:"pinned,omitempty"`
 	Released   bool            `dynamodbav:"released,omitempty"` // lease ended by ReleaseClaim, not by a death
+	ReadFor    string          `dynamodbav:"readFor,omitempty"`
 }
 
 // The codec reads the json tag key as well as dynamodbav, so the domain types
@@ -243,7 +249,7 @@ func (s *Store) CreateUpload(ctx context.Context, u *ocr.Upload) error {
 	item, err := marshalMap(uploadItem{
 		PK: uploadPrefix + u.ID, Kind: "upload", ID: u.ID, Status: u.Status, Filename: u.Filename,
 		ContentType: u.ContentType, Size: u.Size, Languages: u.Languages, CreatedAt: u.CreatedAt.UTC(), UploadBy: u.UploadBy.UTC(),
-		UpdatedAt: u.UpdatedAt.UTC(), ExpiresAt: epochSeconds(u.ExpiresAt),
+		UpdatedAt: u.UpdatedAt.UTC(), ExpiresAt: epochSeconds(u.ExpiresAt), Owner: u.Owner, Quota: u.Quota,
 	})
 	if err != nil {
 		return fmt.Errorf("encode upload %s: %w", u.ID, err)
@@ -282,7 +288,7 @@ func (it *uploadItem) upload() *ocr.Upload {
 		Languages: it.Languages, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 		ExpiresAt: fromEpochSeconds(it.ExpiresAt), Document: it.Document, ResultKey: it.ResultKey,
 		Cached: it.Cached, ProcessingSince: it.ProcessingSince, Progress: it.Progress, Error: it.Error,
-		UploadBy: it.UploadBy,
+		UploadBy: it.UploadBy, Owner: it.Owner, Quota: it.Quota,
 	}
 }
 
@@ -356,7 +362,7 @@ func newResultItem(rec *ocr.ResultRecord) resultItem {
 		PK: resultPrefix + rec.Key, Kind: "result", Key: rec.Key, State: rec.State, Owner: rec.Owner,
 		LeaseUntil: epochMillis(rec.LeaseUntil), Document: rec.Document, Result: rec.Result,
 		ObjectKey: rec.ObjectKey, CreatedAt: rec.CreatedAt.UTC(), UpdatedAt: rec.UpdatedAt.UTC(),
-		ExpiresAt: epochSeconds(rec.ExpiresAt), Takeovers: rec.Takeovers,
+		ExpiresAt: epochSeconds(rec.ExpiresAt), Takeovers: rec.Takeovers, ReadFor: rec.ReadFor,
 	}
 	if rec.Error != nil {
 		it.Error = &ocr.Error{Code: rec.Error.Code, Message: rec.Error.Message}
@@ -369,7 +375,7 @@ func (it *resultItem) record() *ocr.ResultRecord {
 		Key: it.Key, State: it.State, Owner: it.Owner, LeaseUntil: fromEpochMillis(it.LeaseUntil),
 		Document: it.Document, Result: it.Result, ObjectKey: it.ObjectKey, Error: it.Error,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, ExpiresAt: fromEpochSeconds(it.ExpiresAt),
-		Takeovers: it.Takeovers,
+		Takeovers: it.Takeovers, ReadFor: it.ReadFor,
 	}
 }
 
@@ -527,7 +533,7 @@ func (s *Store) AddWaiter(ctx context.Context, k, uploadID string) (bool, error)
 // which CompleteResult sets or removes; refs and pinned are not among them.
 var resultAttributes = []string{
 	"kind", "key", "state", "owner", "leaseUntil", "document", "result", "objectKey", "error",
-	"createdAt", "updatedAt", TTLAttribute, "takeovers", "released",
+	"createdAt", "updatedAt", TTLAttribute, "takeovers", "released", "readFor",
 }
 
 // CompleteResult implements ocr.Store with one conditional UpdateItem that

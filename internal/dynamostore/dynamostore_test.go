@@ -113,6 +113,14 @@ func TestStore_Contract(t *testing.T) {
 	})
 }
 
+func TestStore_QuotasContract(t *testing.T) {
+	dynamo(t)
+	storetest.RunQuotas(t, func(t *testing.T) (ocr.Store, ocr.Quotas) {
+		s := dynamostore.New(client, newTable(t), nil)
+		return s, s
+	})
+}
+
 func TestCreateTable_IsIdempotentOnDemandWithOnlyAPartitionKey(t *testing.T) {
 	ctx := context.Background()
 	name := newTable(t)

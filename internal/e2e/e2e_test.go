@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -54,7 +55,9 @@ func TestMain(m *testing.M) {
 		// KeepUploads: the searchable PDFs the format tests ask for are
 		// made from the uploaded files; package e2e/retention runs a stack
 		// that deletes them.
-		Parameters:    map[string]string{"ClaimLease": "2s", "KeepUploads": "true"},
+		// No quotas: the suite sends hundreds of uploads from one
+		// address (package e2e/auth holds callers to them).
+		Parameters:    withNoQuotas(map[string]string{"ClaimLease": "2s", "KeepUploads": "true"}),
 		PersistDynamo: true, // TestFaults restarts it
 	})
 	cancel()
@@ -427,4 +430,10 @@ func TestFlow_MultiPageTIFFIsReadPageByPage(t *testing.T) {
 	if len(st.Result.Entities) < 4 {
 		t.Fatalf("entities = %+v", st.Result.Entities)
 	}
+}
+
+// withNoQuotas adds localstack.NoQuotas to params.
+func withNoQuotas(params map[string]string) map[string]string {
+	maps.Copy(params, localstack.NoQuotas())
+	return params
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -39,6 +40,10 @@ type API struct {
 	Info    *service.Info    // for GET /info
 	Large   LargeResponses   // where answers too large for Lambda go; without it they fail
 	Log     *slog.Logger
+	// Auth is the deployment's JWT authorizer, when it has one (see Auth).
+	Auth *Auth
+	// Quota is shown to the caller by GET /info; nil shows none.
+	Quota *service.Quota
 }
 
 // LargeResponses keeps an answer too large for a Lambda response and
@@ -80,7 +85,7 @@ func (a *API) CreateUpload(ctx context.Context, req events.APIGatewayV2HTTPReque
 	}
 	out, err := a.Uploads.Create(ctx, in)
 	if err != nil {
-		return a.fail(ctx, req, err), nil
+		return retryAfter(a.fail(ctx, req, err), err, time.Now()), nil
 	}
 	resp := jsonResponse(http.StatusCreated, out)
 	resp.Headers["Location"] = out.StatusURL
@@ -240,16 +245,38 @@ func (a *API) GetInfo(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 	if a.Info == nil {
 		return a.fail(ctx, req, fmt.Errorf("GET /info served by a function built without Info")), nil
 	}
-	resp := jsonResponse(http.StatusOK, a.Info)
-	resp.Headers["Cache-Control"] = "public, max-age=60"
-	return resp, nil
+	caller := service.CallerFrom(ctx)
+	if a.Auth != nil && caller.Sub == "" {
+		caller = service.Caller{} // quotas are by token here: an anonymous caller has none
+	}
+	quota, err := a.Quota.Info(ctx, caller, time.Now())
+	if err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	if quota == nil {
+		resp := jsonResponse(http.StatusOK, a.Info)
+		resp.Headers["Cache-Control"] = "public, max-age=60"
+		return resp, nil
+	}
+	// The caller's own quota: never cached by anyone else.
+	info := *a.Info
+	info.Quota = quota
+	return jsonResponse(http.StatusOK, info), nil
 }
 
 // Route dispatches by the request's route key, for hosts that serve every
 // route from one handler (the local stack). In AWS each route has its own
 // function.
 func (a *API) Route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	resp, err := a.route(ctx, req)
+	caller, err := a.caller(ctx, req)
+	if err != nil {
+		resp := a.fail(ctx, req, err)
+		if resp.StatusCode == http.StatusUnauthorized {
+			resp.Headers["WWW-Authenticate"] = "Bearer"
+		}
+		return resp, nil
+	}
+	resp, err := a.route(service.WithCaller(ctx, caller), req)
 	if err != nil {
 		return resp, err
 	}

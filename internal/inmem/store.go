@@ -23,6 +23,8 @@ type Store struct {
 	mu      sync.Mutex
 	uploads map[string]ocr.Upload
 	results map[string]resultItem
+	quotas  map[string]ocr.Usage // by subject and day (Quotas)
+	counted map[string]bool      // uploads whose pages were counted (CountPagesOnce)
 }
 
 type resultItem struct {

@@ -11,3 +11,10 @@ import (
 func TestStoreContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, c *storetest.Clock) ocr.Store { return inmem.NewStore(c.Now) })
 }
+
+func TestQuotasContract(t *testing.T) {
+	storetest.RunQuotas(t, func(t *testing.T) (ocr.Store, ocr.Quotas) {
+		s := inmem.NewStore(nil)
+		return s, s
+	})
+}

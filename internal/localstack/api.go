@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/s3ocr/s3ocr/internal/handler"
+	"github.com/s3ocr/s3ocr/internal/jwtauth"
 	"github.com/s3ocr/s3ocr/internal/runtimeapi"
 	"github.com/s3ocr/s3ocr/internal/samtemplate"
 )
@@ -49,7 +50,7 @@ type Gateway struct {
 	Log    *slog.Logger
 
 	authOnce sync.Once
-	auth     *jwtAuthorizer // checks the tokens of routes with a JWT authorizer
+	auth     *jwtauth.Verifier // checks the tokens of routes with a JWT authorizer
 }
 
 // Invoker invokes a function synchronously; *Lambda is one.
@@ -91,9 +92,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route.Auth != nil {
 		var err error
 		if claims, err = g.authorize(r, route.Auth); err != nil {
-			if u, ok := isUnauthorized(err); ok {
+			if u, ok := jwtauth.IsUnauthorized(err); ok {
 				// API Gateway's own answer: the function is not invoked.
-				w.Header().Set("Www-Authenticate", fmt.Sprintf("Bearer error=%q error_description=%q", "invalid_token", u.reason))
+				w.Header().Set("Www-Authenticate", fmt.Sprintf("Bearer error=%q error_description=%q", "invalid_token", u.Reason))
 				gatewayError(w, http.StatusUnauthorized, "Unauthorized")
 				return
 			}
@@ -154,8 +155,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // authorize checks the request's token against the route's authorizer.
 func (g *Gateway) authorize(r *http.Request, auth *samtemplate.JWTAuth) (map[string]string, error) {
-	g.authOnce.Do(func() { g.auth = newJWTAuthorizer() })
-	return g.auth.authorize(r.Context(), auth, r.Header.Get("Authorization"), time.Now())
+	g.authOnce.Do(func() { g.auth = jwtauth.New() })
+	return g.auth.Verify(r.Context(), auth.Issuer, auth.Audience, r.Header.Get("Authorization"), time.Now())
 }
 
 type invokeResult struct {

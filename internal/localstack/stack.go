@@ -53,6 +53,13 @@ type Options struct {
 // devIssuerPath is where the development issuer lives on the API's server.
 const devIssuerPath = "/dev/oidc"
 
+// NoQuotas are the parameters that turn the per-caller daily quotas off:
+// for the test suites, the load test, the benchmarks and the evaluation,
+// which send more from one address than a day's default quota.
+func NoQuotas() map[string]string {
+	return map[string]string{"QuotaUploadsPerDay": "0", "QuotaBytesPerDay": "0", "QuotaPagesPerDay": "0"}
+}
+
 // StackName stands for AWS::StackName locally.
 const StackName = "s3ocr-local"
 

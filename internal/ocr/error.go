@@ -38,6 +38,7 @@ const (
 	ECRASHED        = "crashed"
 	EQUOTA          = "quota_exceeded"
 	EORIGINALGONE   = "original_deleted"
+	EUNAUTHORIZED   = "unauthorized"
 )
 
 // Cause says whose fault a failure is, which decides what is done with it.
@@ -81,6 +82,7 @@ var Codes = []CodeInfo{
 	{EBADID, http.StatusBadRequest, CauseRequest, "not an upload id this service issues"},
 	{ENOTFOUND, http.StatusNotFound, CauseRequest, "unknown or expired upload, unknown route"},
 	{EMETHOD, http.StatusMethodNotAllowed, CauseRequest, "the route exists, the method does not"},
+	{EUNAUTHORIZED, http.StatusUnauthorized, CauseRequest, "the token sent is invalid, expired or for another API, or none was sent where one is required"},
 	{EBODYTOOLARGE, http.StatusRequestEntityTooLarge, CauseRequest, "request body over 16 KiB"},
 	{ETOOLARGE, http.StatusRequestEntityTooLarge, CauseContent, "declared or actual size over the limit"},
 	{EUNSUPPORTED, http.StatusUnsupportedMediaType, CauseContent, "a type of file the service does not read"},

@@ -43,6 +43,14 @@ type Upload struct {
 	UpdatedAt   time.Time
 	ExpiresAt   time.Time // TTL; an upload past it does not exist
 	UploadBy    time.Time // when the presigned POST stops working
+	// Owner is the authenticated caller (the token's sub) who created the
+	// upload; only they may see or erase it. Empty when the API is open:
+	// the id alone is the key then.
+	Owner string
+	// Quota is the subject whose daily quota the upload counts against
+	// (QuotaSubject): its pages are counted there when it is read. Empty
+	// when the deployment sets no quota.
+	Quota string
 
 	// Set once the object has been read.
 	Document        *Document
@@ -72,6 +80,10 @@ type Document struct {
 // shared between uploads whose content and options are equal.
 type Options struct {
 	Languages []string
+	// Scope keeps results apart between owners: uploads share a result
+	// only within one scope. The owner when results are not shared across
+	// owners (SHARE_RESULTS=owner, with authentication); empty otherwise.
+	Scope string
 }
 
 // AutoLanguage, alone in Options.Languages, asks for each page's languages
@@ -86,7 +98,12 @@ const AutoLanguage = "auto"
 // Language order is kept: Tesseract treats the first language as primary, so
 // "eng+deu" and "deu+eng" can read differently.
 func (o Options) ResultKey(contentSHA256, engineVersion string) string {
-	h := sha256.Sum256([]byte("langs=" + strings.Join(o.Languages, "+") + "\nengine=" + engineVersion + "\npipeline=" + PipelineVersion))
+	in := "langs=" + strings.Join(o.Languages, "+") + "\nengine=" + engineVersion + "\npipeline=" + PipelineVersion
+	if o.Scope != "" {
+		// Only hashed: the key names no owner.
+		in += "\nscope=" + o.Scope
+	}
+	h := sha256.Sum256([]byte(in))
 	return contentSHA256 + "-" + hex.EncodeToString(h[:8])
 }
 
@@ -178,6 +195,10 @@ type ResultRecord struct {
 	// lapsed: each is a worker that died reading this content (killed out
 	// of memory, at its timeout, or crashed) without a word.
 	Takeovers int
+	// ReadFor is the owner (Upload.Owner) of the upload whose reading made
+	// the result. Another owner's upload that reuses it (SHARE_RESULTS=all)
+	// is not told it was cached, which would say someone else had the file.
+	ReadFor   string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	ExpiresAt time.Time // TTL; a record past it does not exist

@@ -34,8 +34,10 @@ type grant map[string][]string
 // grants is least privilege: exactly what each function's code calls.
 var grants = map[string]grant{
 	"UploadFunction": {
-		"dynamodb:PutItem": {"table"},                // Store.CreateUpload
-		"s3:PutObject":     {config.EnvUploadPrefix}, // the presigned POST is signed with this role
+		"dynamodb:PutItem":    {"table"},                // Store.CreateUpload
+		"dynamodb:UpdateItem": {"table"},                // Quotas.Spend
+		"dynamodb:GetItem":    {"table"},                // Quotas.Used (which limit a refusal passed)
+		"s3:PutObject":        {config.EnvUploadPrefix}, // the presigned POST is signed with this role
 	},
 	"StatusFunction": {
 		"dynamodb:GetItem":    {"table"},                                                                  // Store.Upload, Store.Result

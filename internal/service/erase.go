@@ -26,7 +26,7 @@ func (s *Status) Delete(ctx context.Context, id string) error {
 	if !ValidUploadID(id) {
 		return ocr.Errorf(ocr.EBADID, "%q is not an upload id", truncate(id, 64))
 	}
-	u, err := s.Store.Upload(ctx, id)
+	u, err := s.owned(ctx, id)
 	if err != nil {
 		return err
 	}

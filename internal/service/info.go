@@ -13,6 +13,10 @@ type Info struct {
 	Languages    []string       `json:"languages"`
 	ContentTypes []string       `json:"contentTypes"`
 	Limits       Limits         `json:"limits"`
+	// Quota is the caller's own quota today, when the deployment sets one
+	// and knows the caller (their token, or with the API open, their
+	// address).
+	Quota *QuotaInfo `json:"quota,omitempty"`
 }
 
 // Limits are the bounds a client's upload must respect.

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"image"
 	"slices"
 	"strings"
@@ -14,12 +16,16 @@ import (
 
 // recognize reads a document page by page into a result.
 // For documents of several pages it records its progress on the upload.
-func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string, data []byte, contentType string, langs []string) (*ocr.Result, error) {
+func (p *Processor) recognize(ctx context.Context, rep *Report, u *ocr.Upload, data []byte, contentType string) (*ocr.Result, error) {
+	uploadID, langs := u.ID, u.Languages
 	src, err := p.Documents.Open(ctx, data, contentType)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	if err := p.countPages(ctx, u, src.Pages()); err != nil {
+		return nil, err
+	}
 	p.Stats.OCRRuns.Add(1)
 	pages := make([]*ocr.Page, src.Pages())
 	var lastProgress time.Time
@@ -62,6 +68,32 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, uploadID string,
 		return nil, err
 	}
 	return assemble(pages, langs, p.Engine.Info()), nil
+}
+
+// countPages counts the document's pages against its caller's daily quota
+// as soon as they are known, before any is read, once per upload however
+// often its event is delivered. A document that would pass the limit
+// fails with EQUOTA (the claim's waiters with it: with results kept
+// within one owner they are that owner's uploads, on the same quota).
+func (p *Processor) countPages(ctx context.Context, u *ocr.Upload, pages int) error {
+	if u.Quota == "" || !p.Quota.On() || p.Quota.Limits.Pages == 0 {
+		return nil
+	}
+	first, err := p.Quota.Counters.CountPagesOnce(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("quota: %w", err)
+	}
+	if !first {
+		return nil // counted by an earlier delivery of this upload's event
+	}
+	if err := p.Quota.spend(ctx, u.Quota, ocr.Usage{Pages: int64(pages)}, p.Now()); err != nil {
+		var q *QuotaExceeded
+		if errors.As(err, &q) {
+			return q.Err
+		}
+		return err
+	}
+	return nil
 }
 
 // pageRead is a page of a document on its way: decoded (img), or read.

@@ -39,6 +39,15 @@ type Processor struct {
 	// tesseract.Pool of that size). 0 or 1 reads one page at a time.
 	Concurrency int
 
+	// ShareAcrossOwners shares results between uploads of different
+	// owners (SHARE_RESULTS=all); otherwise an owner's uploads share
+	// results only with each other. Uploads without an owner (an open API)
+	// share with each other either way.
+	ShareAcrossOwners bool
+	// Quota counts the pages each caller has read per day, and fails a
+	// document that would pass the limit; nil counts nothing.
+	Quota *Quota
+
 	Observer Observer // receives a report of every Process call; optional
 	Notifier Notifier // told of every upload that finishes; optional
 
@@ -140,11 +149,14 @@ func (p *Processor) process(ctx context.Context, key string, rep *Report) (Outco
 	}
 
 	opts := ocr.Options{Languages: u.Languages}
+	if !p.ShareAcrossOwners {
+		opts.Scope = u.Owner
+	}
 	rkey := opts.ResultKey(doc.SHA256, p.Engine.Info().Version)
 	log = log.With("resultKey", rkey)
 	now := p.Now()
 	claim := &ocr.ResultRecord{
-		Key: rkey, State: ocr.ResultProcessing, Owner: attemptOwner(u.ID), LeaseUntil: now.Add(p.Lease),
+		Key: rkey, State: ocr.ResultProcessing, Owner: attemptOwner(u.ID), LeaseUntil: now.Add(p.Lease), ReadFor: u.Owner,
 		Document: *doc, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ResultTTL),
 	}
 	won, cur, err := p.Store.ClaimResult(ctx, claim, now)
@@ -223,7 +235,7 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 	defer lost(nil)
 	stop := p.heartbeat(rctx, log, claim, lost)
 	ocrStart := p.Now()
-	res, err := p.recognize(rctx, rep, u.ID, data, doc.ContentType, u.Languages)
+	res, err := p.recognize(rctx, rep, u, data, doc.ContentType)
 	rep.OCR = p.Now().Sub(ocrStart)
 	stop()
 	if errors.Is(context.Cause(rctx), errClaimLost) {

@@ -73,7 +73,7 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 	if !ValidUploadID(id) {
 		return nil, ocr.Errorf(ocr.EBADID, "%q is not an upload id", truncate(id, 64))
 	}
-	u, err := s.Store.Upload(ctx, id)
+	u, err := s.owned(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +101,15 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 	case err != nil:
 		return nil, err
 	}
+	if rec.ReadFor != u.Owner {
+		// Read for another owner (results shared across owners): saying
+		// so would tell this caller that someone else had the file.
+		out.Cached = false
+	}
 	switch rec.State {
 	case ocr.ResultDone:
 		out.Status, out.Result = ocr.StatusDone, rec.Result
-		out.Cached = u.Cached || OwnerUpload(rec.Owner) != u.ID
+		out.Cached = (u.Cached || OwnerUpload(rec.Owner) != u.ID) && rec.ReadFor == u.Owner
 		// The result's document, not the upload's: the upload's own record
 		// is finished best effort after the result, and until then says
 		// processing, without the page count.
@@ -116,6 +121,21 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 		s.setProcessing(out, u)
 	}
 	return out, nil
+}
+
+// owned returns the upload if the context's caller may see it: anyone when
+// it has no owner (the API was open when it was made), else its owner
+// only. Anyone else is told there is no such upload, exactly as for an id
+// that does not exist, so that ids cannot be probed.
+func (s *Status) owned(ctx context.Context, id string) (*ocr.Upload, error) {
+	u, err := s.Store.Upload(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.Owner != "" && u.Owner != CallerFrom(ctx).Sub {
+		return nil, ocr.Errorf(ocr.ENOTFOUND, "no upload %q", id)
+	}
+	return u, nil
 }
 
 // checkArrived decides a pending upload whose link has expired: failed

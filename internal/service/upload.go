@@ -64,10 +64,15 @@ type Uploads struct {
 	UploadTTL     time.Duration // how long an upload record lives
 	UploadPrefix  string        // object key prefix for uploads; keys are prefix + upload id
 	Now           func() time.Time
+	// Quota counts each caller's uploads and declared bytes per day, and
+	// refuses past its limits; nil counts nothing.
+	Quota *Quota
 }
 
-// Create validates req, records a pending upload and returns a presigned POST
-// for it. Validation failures are *ocr.Error values naming the problem.
+// Create validates req, records a pending upload of the context's caller
+// (WithCaller) and returns a presigned POST for it. Validation failures are
+// *ocr.Error values naming the problem; a caller over their quota gets a
+// *QuotaExceeded.
 func (s *Uploads) Create(ctx context.Context, req CreateUploadRequest) (*CreatedUpload, error) {
 	filename, err := SanitizeFilename(req.Filename)
 	if err != nil {
@@ -95,9 +100,11 @@ func (s *Uploads) Create(ctx context.Context, req CreateUploadRequest) (*Created
 		return nil, err
 	}
 	now := s.Now().UTC()
+	caller := CallerFrom(ctx)
 	u := &ocr.Upload{
 		ID: id, Status: ocr.StatusPending, Filename: filename, ContentType: contentType,
 		Size: req.Size, Languages: langs, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.UploadTTL),
+		Owner: caller.Sub, Quota: s.Quota.Subject(caller),
 	}
 	expires := now.Add(s.PresignExpiry).Truncate(time.Second)
 	u.UploadBy = expires
@@ -105,7 +112,20 @@ func (s *Uploads) Create(ctx context.Context, req CreateUploadRequest) (*Created
 	if err != nil {
 		return nil, fmt.Errorf("presign upload %s: %w", id, err)
 	}
+	// Counted before the upload is recorded: one atomic write per request,
+	// so a caller's parallel requests cannot pass the limit together.
+	use := ocr.Usage{Uploads: 1, Bytes: req.Size}
+	if err := s.Quota.spend(ctx, u.Quota, use, now); err != nil {
+		return nil, err
+	}
 	if err := s.Store.CreateUpload(ctx, u); err != nil {
+		if u.Quota != "" {
+			// Give back what this request counted (best effort: at worst
+			// the caller loses one upload of their day).
+			if _, rerr := s.Quota.Counters.Spend(context.WithoutCancel(ctx), u.Quota, now, ocr.Usage{Uploads: -1, Bytes: -req.Size}, ocr.Usage{}); rerr != nil {
+				s.Log.WarnContext(ctx, "could not give back a failed upload's quota", "err", rerr)
+			}
+		}
 		return nil, fmt.Errorf("record upload %s: %w", id, err)
 	}
 	s.Log.InfoContext(ctx, "upload created", "uploadId", id, "contentType", contentType, "size", req.Size, "languages", langs)

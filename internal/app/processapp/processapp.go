@@ -43,24 +43,29 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		return nil, fmt.Errorf("OCR engine: %w", err)
 	}
 	objects := s3store.New(s3store.NewClient(awsCfg), cfg.BucketName)
+	table := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now)
 	var notifier service.Notifier
 	if cfg.EventBusName != "" {
 		notifier = eventbus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
 	}
 	return &handler.S3{Log: log, Exit: func() { os.Exit(1) }, Processor: &service.Processor{
-		Store:        app.Results(dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now), objects, cfg.Common, cfg.InlineResult),
-		Objects:      objects,
-		Engine:       engine,
-		Log:          log,
-		Now:          time.Now,
-		MaxBytes:     cfg.MaxBytes,
-		Documents:    &document.Reader{MaxPixels: cfg.MaxPixels, MaxPages: cfg.MaxPages},
-		ResultTTL:    cfg.ResultTTL,
-		Lease:        cfg.ClaimLease,
-		UploadPrefix: cfg.UploadPrefix,
-		PageBudget:   cfg.PageBudget,
-		Concurrency:  engine.Size(),
-		Observer:     &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
+		Store: app.Results(table, objects, cfg.Common, cfg.InlineResult),
+		// Results are reused within one owner unless SHARE_RESULTS=all;
+		// pages are counted against each upload's caller.
+		ShareAcrossOwners: cfg.ShareAcrossOwners,
+		Quota:             app.Quota(table, cfg.Quotas, cfg.Common),
+		Objects:           objects,
+		Engine:            engine,
+		Log:               log,
+		Now:               time.Now,
+		MaxBytes:          cfg.MaxBytes,
+		Documents:         &document.Reader{MaxPixels: cfg.MaxPixels, MaxPages: cfg.MaxPages},
+		ResultTTL:         cfg.ResultTTL,
+		Lease:             cfg.ClaimLease,
+		UploadPrefix:      cfg.UploadPrefix,
+		PageBudget:        cfg.PageBudget,
+		Concurrency:       engine.Size(),
+		Observer:          &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
 		// The uploaded file is deleted as each upload finishes, unless
 		// KEEP_UPLOADS, before the completion is published.
 		Notifier: &service.Retention{Objects: objects, UploadPrefix: cfg.UploadPrefix, Keep: cfg.KeepUploads, Log: log, Next: notifier},

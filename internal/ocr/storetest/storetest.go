@@ -80,6 +80,7 @@ func newUpload(id string) *ocr.Upload {
 		ID: id, Status: ocr.StatusPending, Filename: "scan.png", ContentType: "image/png",
 		Size: 12345, Languages: []string{"eng", "deu"},
 		CreatedAt: t0, UpdatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), UploadBy: t0.Add(10 * time.Minute),
+		Owner: "alice", Quota: "sub:alice",
 	}
 }
 
@@ -106,7 +107,8 @@ func testUploadRoundTrip(t *testing.T, s ocr.Store, _ *Clock) {
 	if got.ID != want.ID || got.Status != want.Status || got.Filename != want.Filename ||
 		got.ContentType != want.ContentType || got.Size != want.Size ||
 		!slices.Equal(got.Languages, want.Languages) || !got.CreatedAt.Equal(want.CreatedAt) ||
-		!got.ExpiresAt.Equal(want.ExpiresAt) || !got.UploadBy.Equal(want.UploadBy) {
+		!got.ExpiresAt.Equal(want.ExpiresAt) || !got.UploadBy.Equal(want.UploadBy) ||
+		got.Owner != want.Owner || got.Quota != want.Quota {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
 	}
 	if got.Document != nil || got.Error != nil || got.ResultKey != "" || got.Cached {
@@ -381,6 +383,7 @@ func testCompleteLost(t *testing.T, s ocr.Store, c *Clock) {
 func testResultRoundTrip(t *testing.T, s ocr.Store, _ *Clock) {
 	mustClaim(t, s, claim("k", "a", t0), t0, true)
 	want := done("k", "a", t0)
+	want.ReadFor = "alice"
 	want.Document.Pages = 1
 	want.Result.Pages[0].Width, want.Result.Pages[0].Height = 2480, 3508
 	want.Result.Pages[0].Lines = []ocr.Line{{
@@ -392,7 +395,7 @@ func testResultRoundTrip(t *testing.T, s ocr.Store, _ *Clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.State != ocr.ResultDone || got.Document != want.Document || !got.ExpiresAt.Equal(want.ExpiresAt) ||
+	if got.State != ocr.ResultDone || got.Document != want.Document || !got.ExpiresAt.Equal(want.ExpiresAt) || got.ReadFor != "alice" ||
 		fmt.Sprintf("%+v", *got.Result) != fmt.Sprintf("%+v", *want.Result) {
 		t.Fatalf("round trip:\n got %+v %+v\nwant %+v %+v", got, got.Result, want, want.Result)
 	}

@@ -1,4 +1,9 @@
-package localstack
+// Package jwtauth checks bearer tokens as API Gateway's JWT authorizer does
+// for an HTTP API. The local gateway enforces the template's authorizer
+// with it, and the status function checks the optional token of the public
+// GET /info with it (to show the caller's quota), so both accept exactly
+// the tokens API Gateway accepts.
+package jwtauth
 
 import (
 	"context"
@@ -14,18 +19,16 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-
-	"github.com/s3ocr/s3ocr/internal/samtemplate"
 )
 
-// jwtAuthorizer checks a request's token as API Gateway's JWT authorizer
-// does for an HTTP API: the Authorization header holds a JWT (with or
+// Verifier checks a request's token as API Gateway's JWT authorizer does
+// for an HTTP API: the Authorization header holds a JWT (with or
 // without "Bearer "), signed with an RSA key of the issuer's JWKS (found
 // through its OpenID discovery document), with iss equal to the issuer, aud
 // (or, for access tokens without one, client_id) among the audiences, exp
 // present and not passed, and nbf and iat not in the future. The claims go
 // to the function as strings, as API Gateway passes them.
-type jwtAuthorizer struct {
+type Verifier struct {
 	client *http.Client
 
 	mu   sync.Mutex
@@ -42,22 +45,26 @@ type issuerKeys struct {
 // key ids cannot make it hammer the issuer.
 const refetchAfter = 10 * time.Second
 
-// errUnauthorized is every refusal; its text goes to the WWW-Authenticate
+// Unauthorized is every refusal; Reason goes to the WWW-Authenticate
 // header's error_description, as API Gateway's does.
-type errUnauthorized struct{ reason string }
+type Unauthorized struct{ Reason string }
 
-func (e errUnauthorized) Error() string { return e.reason }
+func (e Unauthorized) Error() string { return e.Reason }
 
-func newJWTAuthorizer() *jwtAuthorizer {
-	return &jwtAuthorizer{client: &http.Client{Timeout: 5 * time.Second}, keys: map[string]*issuerKeys{}}
+// New returns a Verifier that fetches issuers' keys over HTTPS (or HTTP,
+// for a local issuer) and caches them.
+func New() *Verifier {
+	return &Verifier{client: &http.Client{Timeout: 5 * time.Second}, keys: map[string]*issuerKeys{}}
 }
 
-// authorize returns the token's claims, or an errUnauthorized saying why it
-// is refused; other errors mean the issuer's keys could not be fetched.
-func (a *jwtAuthorizer) authorize(ctx context.Context, auth *samtemplate.JWTAuth, header string, now time.Time) (map[string]string, error) {
+// Verify returns the claims of the token in an Authorization header value
+// (with or without "Bearer "), issued by issuer for one of audiences, or
+// an Unauthorized saying why it is refused; other errors mean the
+// issuer's keys could not be fetched.
+func (a *Verifier) Verify(ctx context.Context, issuer string, audiences []string, header string, now time.Time) (map[string]string, error) {
 	raw := strings.TrimSpace(header)
 	if raw == "" {
-		return nil, errUnauthorized{"no token in the Authorization header"}
+		return nil, Unauthorized{"no token in the Authorization header"}
 	}
 	if len(raw) > 7 && strings.EqualFold(raw[:7], "bearer ") {
 		raw = strings.TrimSpace(raw[7:])
@@ -65,35 +72,35 @@ func (a *jwtAuthorizer) authorize(ctx context.Context, auth *samtemplate.JWTAuth
 	// API Gateway's JWT authorizers verify RSA signatures only.
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512})
 	if err != nil {
-		return nil, errUnauthorized{"the token is not a signed JWT: " + err.Error()}
+		return nil, Unauthorized{"the token is not a signed JWT: " + err.Error()}
 	}
 	if len(tok.Headers) != 1 || tok.Headers[0].KeyID == "" {
-		return nil, errUnauthorized{"the token names no signing key (kid)"}
+		return nil, Unauthorized{"the token names no signing key (kid)"}
 	}
-	key, err := a.key(ctx, auth.Issuer, tok.Headers[0].KeyID)
+	key, err := a.key(ctx, issuer, tok.Headers[0].KeyID)
 	if err != nil {
 		return nil, err
 	}
 	var std jwt.Claims
 	var all map[string]any
 	if err := tok.Claims(key, &std, &all); err != nil {
-		return nil, errUnauthorized{"the token's signature does not verify"}
+		return nil, Unauthorized{"the token's signature does not verify"}
 	}
 	if std.Expiry == nil {
-		return nil, errUnauthorized{"the token has no exp claim"}
+		return nil, Unauthorized{"the token has no exp claim"}
 	}
-	exp := jwt.Expected{Issuer: auth.Issuer, Time: now}
+	exp := jwt.Expected{Issuer: issuer, Time: now}
 	if err := std.ValidateWithLeeway(exp, 0); err != nil {
-		return nil, errUnauthorized{"the token is refused: " + err.Error()}
+		return nil, Unauthorized{"the token is refused: " + err.Error()}
 	}
 	audOK := false
-	for _, want := range auth.Audience {
+	for _, want := range audiences {
 		if std.Audience.Contains(want) || (len(std.Audience) == 0 && all["client_id"] == want) {
 			audOK = true
 		}
 	}
 	if !audOK {
-		return nil, errUnauthorized{"the token is not for this API's audience"}
+		return nil, Unauthorized{"the token is not for this API's audience"}
 	}
 	claims := make(map[string]string, len(all))
 	for k, v := range all {
@@ -119,7 +126,7 @@ func claimString(v any) string {
 // key returns the issuer's public key with the id, fetching the issuer's
 // JWKS when it is not known yet or (at most every refetchAfter) when the id
 // is new.
-func (a *jwtAuthorizer) key(ctx context.Context, issuer, kid string) (*jose.JSONWebKey, error) {
+func (a *Verifier) key(ctx context.Context, issuer, kid string) (*jose.JSONWebKey, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ik := a.keys[issuer]
@@ -128,7 +135,7 @@ func (a *jwtAuthorizer) key(ctx context.Context, issuer, kid string) (*jose.JSON
 			return &ks[0], nil
 		}
 		if time.Since(ik.fetched) < refetchAfter {
-			return nil, errUnauthorized{"no key of the issuer has the token's kid"}
+			return nil, Unauthorized{"no key of the issuer has the token's kid"}
 		}
 	}
 	set, err := a.fetch(ctx, issuer)
@@ -139,11 +146,11 @@ func (a *jwtAuthorizer) key(ctx context.Context, issuer, kid string) (*jose.JSON
 	if ks := set.Key(kid); len(ks) > 0 {
 		return &ks[0], nil
 	}
-	return nil, errUnauthorized{"no key of the issuer has the token's kid"}
+	return nil, Unauthorized{"no key of the issuer has the token's kid"}
 }
 
 // fetch reads the issuer's discovery document and then its JWKS.
-func (a *jwtAuthorizer) fetch(ctx context.Context, issuer string) (*jose.JSONWebKeySet, error) {
+func (a *Verifier) fetch(ctx context.Context, issuer string) (*jose.JSONWebKeySet, error) {
 	var disco struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
@@ -161,7 +168,7 @@ func (a *jwtAuthorizer) fetch(ctx context.Context, issuer string) (*jose.JSONWeb
 	return &set, nil
 }
 
-func (a *jwtAuthorizer) getJSON(ctx context.Context, url string, v any) error {
+func (a *Verifier) getJSON(ctx context.Context, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -177,10 +184,10 @@ func (a *jwtAuthorizer) getJSON(ctx context.Context, url string, v any) error {
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
 }
 
-// isUnauthorized reports whether err refuses the token (401), rather than
+// IsUnauthorized reports whether err refuses the token (401), rather than
 // failing to check it.
-func isUnauthorized(err error) (errUnauthorized, bool) {
-	var u errUnauthorized
+func IsUnauthorized(err error) (Unauthorized, bool) {
+	var u Unauthorized
 	ok := errors.As(err, &u)
 	return u, ok
 }
