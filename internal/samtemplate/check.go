@@ -40,13 +40,12 @@ var grants = map[string]grant{
 		"s3:PutObject":        {config.EnvUploadPrefix}, // the presigned POST is signed with this role
 	},
 	"StatusFunction": {
-		"dynamodb:GetItem":    {"table"},                                                                  // Store.Upload, Store.Result
+		"dynamodb:GetItem":    {"table"},                                                                  // Store.Upload, Store.Result, Quotas.Used (GET /info)
 		"dynamodb:UpdateItem": {"table"},                                                                  // Store.RemoveResultRef (erasure)
 		"dynamodb:DeleteItem": {"table"},                                                                  // Store.DeleteUpload, Store.DeleteResult (erasure)
-		"s3:GetObject":        {config.EnvResultPrefix, config.EnvResponsePrefix, config.EnvUploadPrefix}, // results stored as objects; large answers' presigned GETs; originals for searchable PDFs, and Objects.Exists (HeadObject) for an expired pending upload
+		"s3:GetObject":        {config.EnvResultPrefix, config.EnvResponsePrefix, config.EnvUploadPrefix}, // results stored as objects; large answers' presigned GETs; originals for searchable PDFs
 		"s3:DeleteObject":     {config.EnvUploadPrefix, config.EnvResultPrefix},                           // Objects.Delete: the erased upload's file, its result's object (erasure)
 		"s3:PutObject":        {config.EnvResponsePrefix},                                                 // answers too large for a Lambda response
-		"s3:ListBucket":       {"bucket"},                                                                 // 404, not 403, for a missing object: Exists tells a file that never came from a queued one
 	},
 	"ProcessFunction": {
 		"dynamodb:GetItem":    {"table"},

@@ -20,11 +20,6 @@ type UploadStatus struct {
 	CreatedAt time.Time     `json:"createdAt"`
 	UpdatedAt time.Time     `json:"updatedAt"`
 	Document  *ocr.Document `json:"document,omitempty"`
-	// Queued says a pending upload's file has arrived and its S3 event
-	// waits for the process function, behind a backlog. It is looked for
-	// only once the upload link has expired, so before that a pending
-	// upload without it may have arrived too.
-	Queued bool `json:"queued,omitempty"`
 	// ProcessingSeconds is how long the upload has been processing, so a
 	// client can tell slow work from stuck work.
 	ProcessingSeconds *float64      `json:"processingSeconds,omitempty"`
@@ -37,9 +32,7 @@ type UploadStatus struct {
 type Status struct {
 	Store ocr.Store // results too large for an item come back whole (resultstore)
 	// Originals holds the uploaded files (under UploadPrefix, at most
-	// MaxBytes each), which renderings such as a searchable PDF are built on,
-	// and which tell an upload queued behind a backlog from one that never
-	// came.
+	// MaxBytes each), which renderings such as a searchable PDF are built on.
 	Originals    ocr.Objects
 	UploadPrefix string
 	MaxBytes     int64
@@ -81,8 +74,8 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 		UploadID: u.ID, Status: u.Status, Cached: u.Cached, Filename: u.Filename, Languages: u.Languages,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Document: u.Document, Error: u.Error,
 	}
-	if u.Status == ocr.StatusPending && !u.UploadBy.IsZero() && s.Now().After(u.UploadBy.Add(uploadGrace)) {
-		s.checkArrived(ctx, out, u.UploadBy)
+	if u.Status == ocr.StatusPending {
+		s.checkArrived(out, u.UploadBy)
 		return out, nil
 	}
 	if u.ResultKey == "" || u.Status == ocr.StatusFailed {
@@ -138,22 +131,22 @@ func (s *Status) owned(ctx context.Context, id string) (*ocr.Upload, error) {
 	return u, nil
 }
 
-// checkArrived decides a pending upload whose link has expired: failed
-// not_uploaded only when its file is not in the bucket. A file that is
-// there waits for its S3 event, queued while the process function is at
-// its reserved concurrency (a backlog can outlast the link by hours), so
-// the upload is still pending. A failed check answers pending too: clients
-// stop polling on failed, and the next poll asks again.
-func (s *Status) checkArrived(ctx context.Context, out *UploadStatus, uploadBy time.Time) {
-	arrived, err := s.Originals.Exists(ctx, s.UploadPrefix+out.UploadID)
-	switch {
-	case err != nil:
-		s.Log.WarnContext(ctx, "cannot tell whether an expired upload's file arrived; still pending", "upload", out.UploadID, "err", err)
-	case arrived:
-		out.Queued = true
-	default:
+// checkArrived decides a pending upload from its record alone (the status
+// function may not list the bucket, so it cannot look for the file): a
+// file sent before the link expired may wait for its S3 event behind a
+// backlog (the process function at its reserved concurrency) for as long
+// as Lambda keeps an event, so the upload is pending until every attempt
+// at that event is over (StuckAfter past the link's expiry, as for an
+// upload stuck processing), and only then failed not_uploaded. A client
+// knows sooner whether its POST to the bucket succeeded.
+func (s *Status) checkArrived(out *UploadStatus, uploadBy time.Time) {
+	if uploadBy.IsZero() || s.StuckAfter <= 0 {
+		return
+	}
+	if limit := uploadBy.Add(uploadGrace + s.StuckAfter); s.Now().After(limit) {
 		out.Status = ocr.StatusFailed
-		out.Error = ocr.Errorf(ocr.ENOTUPLOADED, "no file arrived before the upload link expired at %s; ask for a new upload", uploadBy.UTC().Format(time.RFC3339))
+		out.Error = ocr.Errorf(ocr.ENOTUPLOADED, "no file was read within %s of the upload link's expiry at %s: none arrived in time, or its event was given up on; ask for a new upload",
+			s.StuckAfter, uploadBy.UTC().Format(time.RFC3339))
 	}
 }
 

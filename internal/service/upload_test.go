@@ -1,8 +1,6 @@
 package service_test
 
 import (
-	"context"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -153,68 +151,42 @@ func FuzzSanitizeFilename(f *testing.F) {
 	})
 }
 
-func TestStatus_NoFileBeforeThePOSTExpiredIsAFailure(t *testing.T) {
+// An upload whose file may wait for its S3 event behind a backlog (the
+// process function at its reserved concurrency) stays pending, decided
+// from its record alone, until every attempt at such an event is over:
+// then it failed not_uploaded.
+func TestStatus_NoFileIsNotUploadedOnlyOnceNoEventCanStillCome(t *testing.T) {
 	e := newEnv(t)
+	e.status.StuckAfter = 7 * time.Hour
 	out, err := e.uploads.Create(ctx, service.CreateUploadRequest{Filename: "a.png", ContentType: "image/png", Size: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Within the POST's ten minutes, and the grace after: still pending.
-	e.clock.Set(e.clock.Now().Add(11 * time.Minute))
-	if st, _ := e.status.Get(ctx, out.UploadID); st.Status != ocr.StatusPending {
-		t.Fatalf("11 min after presign: %s", st.Status)
+	for _, after := range []time.Duration{11 * time.Minute, 13 * time.Minute, 7 * time.Hour} {
+		e.clock.Set(out.ExpiresAt.Add(after - 10*time.Minute))
+		if st, _ := e.status.Get(ctx, out.UploadID); st.Status != ocr.StatusPending || st.Error != nil {
+			t.Fatalf("%s after presign: %+v; want pending", after, st)
+		}
 	}
-	e.clock.Set(e.clock.Now().Add(2 * time.Minute))
+	e.clock.Set(out.ExpiresAt.Add(7*time.Hour + 3*time.Minute))
 	st, err := e.status.Get(ctx, out.UploadID)
 	if err != nil || st.Status != ocr.StatusFailed || st.Error == nil || st.Error.Code != ocr.ENOTUPLOADED {
-		t.Fatalf("13 min after presign: %+v %v", st, err)
+		t.Fatalf("past the link, its grace and every attempt: %+v %v; want failed not_uploaded", st, err)
 	}
 }
 
-// An upload whose file arrived but whose S3 event waits behind a backlog
-// (the process function at its reserved concurrency) is queued, not
-// failed, however long after its link expired.
-func TestStatus_FileThatArrivedIsPendingQueuedPastThePOSTExpiry(t *testing.T) {
+// A file that arrived is read however long its event waited.
+func TestStatus_FileThatArrivedIsPendingPastThePOSTExpiryAndThenRead(t *testing.T) {
 	e := newEnv(t)
+	e.status.StuckAfter = 7 * time.Hour
 	id := e.upload(t, "image/png", pngBytes(t, 60, 30, 255)) // stored, its event not handled
-	if st, err := e.status.Get(ctx, id); err != nil || st.Status != ocr.StatusPending || st.Queued {
-		t.Fatalf("within the link's ten minutes: %+v %v; want pending, not yet looked for", st, err)
-	}
 	e.clock.Set(e.clock.Now().Add(6 * time.Hour))
-	st, err := e.status.Get(ctx, id)
-	if err != nil || st.Status != ocr.StatusPending || !st.Queued || st.Error != nil {
-		t.Fatalf("6 h after presign with the file in the bucket: %+v %v; want pending and queued", st, err)
+	if st, err := e.status.Get(ctx, id); err != nil || st.Status != ocr.StatusPending || st.Error != nil {
+		t.Fatalf("6 h after presign, its event queued: %+v %v; want pending", st, err)
 	}
 	e.process(t, id)
-	if st := e.get(t, id); st.Status != ocr.StatusDone || st.Queued {
+	if st := e.get(t, id); st.Status != ocr.StatusDone {
 		t.Fatalf("once its event is handled: %+v; want done", st)
-	}
-}
-
-// flakyExists fails every Exists, as S3 can for a moment.
-type flakyExists struct{ ocr.Objects }
-
-func (flakyExists) Exists(context.Context, string) (bool, error) {
-	return false, errors.New("s3: service unavailable")
-}
-
-// Clients stop polling on failed, so a check that cannot tell whether the
-// file arrived must not fail the upload.
-func TestStatus_FailedArrivalCheckAnswersPending(t *testing.T) {
-	e := newEnv(t)
-	out, err := e.uploads.Create(ctx, service.CreateUploadRequest{Filename: "a.png", ContentType: "image/png", Size: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.status.Originals = flakyExists{e.objects}
-	e.clock.Set(e.clock.Now().Add(time.Hour))
-	st, err := e.status.Get(ctx, out.UploadID)
-	if err != nil || st.Status != ocr.StatusPending || st.Queued || st.Error != nil {
-		t.Fatalf("with the check failing: %+v %v; want pending", st, err)
-	}
-	e.status.Originals = e.objects
-	if st, _ := e.status.Get(ctx, out.UploadID); st.Status != ocr.StatusFailed || st.Error.Code != ocr.ENOTUPLOADED {
-		t.Fatalf("once the check works: %+v; want failed %s", st, ocr.ENOTUPLOADED)
 	}
 }
 
