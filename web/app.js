@@ -2,24 +2,70 @@
 // poll the status with backoff, show text, confidence and line boxes; then
 // download a searchable PDF or ALTO XML, redacted if asked, or erase the
 // upload.
-// Plain JS, no framework and no build step, so the page can be hosted
-// anywhere as three static files.
+// Plain JS, no framework and no build step: the status function serves
+// these three files at the API's root (package web), under a
+// Content-Security-Policy that allows no inline script or style attribute.
 'use strict';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
-// The API is the page's own origin (the local stack serves both), unless
-// ?api=URL says otherwise or the settings field was changed (kept in
-// localStorage).
+// The API is the page's own origin (the status function serves both),
+// unless ?api=URL or the settings field (kept in localStorage) names
+// another that the deployment allows: those whose origin is in the
+// s3ocr-api-origins meta tag, filled by the server from PAGE_API_ORIGINS
+// (the page's connect-src allows the same). Anything else is refused with
+// a notice: a link must not send the page's files and token elsewhere.
 const params = new URLSearchParams(location.search);
 const apiInput = $('#api');
 const langInput = $('#langs');
-apiInput.value = params.get('api') || localStorage.getItem('s3ocr.api') || location.origin;
+const tokenInput = $('#token');
+const allowedAPIs = new Set([location.origin]);
+for (const o of ($('meta[name="s3ocr-api-origins"]')?.content || '').split(',')) {
+  try { if (o.trim()) allowedAPIs.add(new URL(o.trim()).origin); } catch { /* the server checked them */ }
+}
+const allowedAPI = (url) => { try { return allowedAPIs.has(new URL(url).origin); } catch { return false; } };
+
+function notice(text) {
+  const p = $('#notice');
+  p.textContent = text;
+  p.hidden = !text;
+}
+const refused = (what) => notice(`${what}: not an API this page may use. It uses ${apiURL}; `
+  + `it may use ${[...allowedAPIs].join(', ')} (its own and the deployment's PageApiOrigins).`);
+
+let apiURL = location.origin;
+{
+  const asked = params.get('api');
+  const kept = localStorage.getItem('s3ocr.api');
+  if (asked && allowedAPI(asked)) apiURL = asked;
+  else if (kept && allowedAPI(kept)) apiURL = kept;
+  if (asked && !allowedAPI(asked)) refused(`Ignored ?api=${asked}`);
+  else if (!asked && kept && !allowedAPI(kept)) refused(`Ignored the saved API ${kept}`);
+}
+apiInput.value = apiURL;
+apiInput.addEventListener('change', () => {
+  const url = apiInput.value.trim();
+  if (!allowedAPI(url)) {
+    apiInput.value = apiURL;
+    refused(`Not changed to ${url}`);
+    return;
+  }
+  apiURL = url;
+  notice('');
+  localStorage.setItem('s3ocr.api', apiURL);
+  loadInfo();
+});
 langInput.value = params.get('lang') || localStorage.getItem('s3ocr.lang') || 'eng';
-apiInput.addEventListener('change', () => { localStorage.setItem('s3ocr.api', apiInput.value); loadInfo(); });
 langInput.addEventListener('change', () => localStorage.setItem('s3ocr.lang', langInput.value));
 
-const api = () => apiInput.value.replace(/\/+$/, '');
+// The sign-in token, when the deployment asks for one: sent as a Bearer
+// token on every API request (never to S3, whose presigned form is its own
+// grant), and kept for this tab only.
+tokenInput.value = sessionStorage.getItem('s3ocr.token') || '';
+tokenInput.addEventListener('input', () => sessionStorage.setItem('s3ocr.token', tokenInput.value.trim()));
+tokenInput.addEventListener('change', () => loadInfo());
+
+const api = () => apiURL.replace(/\/+$/, '');
 const LOW_CONFIDENCE = 0.6;
 let info = null;
 
@@ -83,13 +129,18 @@ class APIError extends Error {
   constructor(code, message) { super(message); this.code = code; }
 }
 
-// request fetches path from the API and throws an APIError for anything
-// but a success. fetch follows redirects itself: an answer too large for a
-// Lambda response is a 303 to a short-lived link into the bucket.
-async function request(path, init, unreachable = `cannot reach the API at ${api()}`) {
+// request fetches path from the API, with the token, and throws an
+// APIError for anything but a success. fetch follows redirects itself: an
+// answer too large for a Lambda response is a 303 to a short-lived link
+// into the bucket, and fetch drops the Authorization header when it leaves
+// the API's origin, as the presigned link needs.
+async function request(path, init = {}, unreachable = `cannot reach the API at ${api()}`) {
+  const headers = new Headers(init.headers);
+  const token = tokenInput.value.trim();
+  if (token) headers.set('Authorization', `Bearer ${token}`);
   let res;
   try {
-    res = await fetch(api() + path, init);
+    res = await fetch(api() + path, { ...init, headers });
   } catch (e) {
     throw new APIError('network', unreachable);
   }
@@ -111,6 +162,8 @@ async function errorOf(res) {
   }
   let e = null;
   try { e = JSON.parse(text).error; } catch { /* not the API's JSON: a proxy's page, say */ }
+  // API Gateway's authorizer answers 401 itself, as {"message":"Unauthorized"}.
+  if (res.status === 401) return new APIError('unauthorized', e ? e.message : 'sign-in token missing or expired');
   return new APIError(e ? e.code : `http_${res.status}`, e ? e.message : `HTTP ${res.status}`);
 }
 
@@ -145,7 +198,7 @@ async function loadInfo() {
     limits.textContent = `Up to ${formatBytes(info.limits.maxUploadBytes)} and ${info.limits.maxPages} pages per file · languages: ${info.languages.join(', ')}`;
   } catch (e) {
     info = null;
-    limits.textContent = `The service cannot be reached: ${e.message}`;
+    limits.textContent = e.code === 'network' ? `The service cannot be reached: ${e.message}` : describe(e);
   }
 }
 

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -32,7 +31,6 @@ func main() {
 	}
 	addr := flag.String("addr", "127.0.0.1:"+port, "address the API listens on")
 	dir := flag.String("dir", "", "directory for data and logs (default: a temporary directory, removed on exit)")
-	web := flag.String("web", "web", "directory of the browser page served at /, if it exists")
 	origins := flag.String("origins", "", "comma-separated CORS origins (default: the API's own)")
 	envVars := flag.String("env-vars", "", "write the functions' environment as sam local invoke --env-vars JSON to this file (default: sam-env.json in the data directory)")
 	flag.Parse()
@@ -45,9 +43,6 @@ func main() {
 	opts := localstack.Options{Dir: *dir, APIAddr: *addr, Log: log, DevAuth: os.Getenv("S3OCR_DEV_AUTH") == "1"}
 	if *origins != "" {
 		opts.AllowedOrigins = strings.Split(*origins, ",")
-	}
-	if st, err := os.Stat(*web); err == nil && st.IsDir() {
-		opts.Static = http.FileServer(http.Dir(*web))
 	}
 	start := time.Now()
 	stack, err := localstack.Start(ctx, opts)

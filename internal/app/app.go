@@ -7,6 +7,8 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -28,6 +30,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/resultstore"
 	"github.com/s3ocr/s3ocr/internal/s3store"
 	"github.com/s3ocr/s3ocr/internal/service"
+	"github.com/s3ocr/s3ocr/web"
 )
 
 // Logger returns the JSON logger every function writes to stdout (CloudWatch
@@ -81,7 +84,12 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 	}
 	objects := s3store.New(s3store.NewClient(awsCfg), cfg.BucketName)
 	table := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now)
-	return &handler.API{Log: log, Info: info, Auth: Auth(cfg.Auth), Quota: Quota(table, cfg.Quotas, cfg.Common), Large: &s3store.Responses{Store: objects, Prefix: cfg.ResponsePrefix, TTL: 5 * time.Minute}, Status: &service.Status{
+	bucketOrigin, err := objects.Origin(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("the bucket's origin, for the page's Content-Security-Policy: %w", err)
+	}
+	page := &handler.Page{Files: web.FS, APIOrigins: cfg.PageAPIOrigins, BucketOrigin: bucketOrigin}
+	return &handler.API{Log: log, Info: info, Page: page, Auth: Auth(cfg.Auth), Quota: Quota(table, cfg.Quotas, cfg.Common), Large: &s3store.Responses{Store: objects, Prefix: cfg.ResponsePrefix, TTL: 5 * time.Minute}, Status: &service.Status{
 		Store:     Results(table, objects, cfg.Common, 0),
 		Originals: objects, UploadPrefix: cfg.UploadPrefix, MaxBytes: cfg.MaxBytes, KeepUploads: cfg.KeepUploads,
 		Log:        log,

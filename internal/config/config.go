@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -104,6 +105,10 @@ type Status struct {
 	ResponsePrefix string
 	Auth           Auth   // GET /info checks its optional token itself
 	Quotas         Quotas // shown by GET /info
+	// PAGE_API_ORIGINS, default none: API origins, besides its own, that
+	// the browser page served at / may be pointed at (?api=, Settings);
+	// each scheme://host[:port], https or http on localhost.
+	PageAPIOrigins []string
 }
 
 // The variable names, in one place for the template test and the local stack.
@@ -136,6 +141,7 @@ const (
 	EnvQuotaUploads   = "QUOTA_UPLOADS_PER_DAY"
 	EnvQuotaBytes     = "QUOTA_BYTES_PER_DAY"
 	EnvQuotaPages     = "QUOTA_PAGES_PER_DAY"
+	EnvPageAPIOrigins = "PAGE_API_ORIGINS"
 	// EnvLambdaMemory is set by Lambda itself (a reserved name the
 	// template cannot set): the function's memory in MB, which fixes its
 	// vCPUs.
@@ -284,6 +290,32 @@ func (r *reader) shareResults() bool {
 	}
 }
 
+// origins reads a comma-separated list of web origins, as a browser
+// writes them (scheme://host[:port], no path): https, or http for a server
+// on this machine. A page's Content-Security-Policy and its own check
+// compare them as written, so anything else is refused, not tidied.
+func (r *reader) origins(name string) []string {
+	var out []string
+	for _, v := range strings.Split(r.str(name, ""), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		local := err == nil && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1")
+		switch {
+		case err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(v, "?") || strings.HasSuffix(v, "#"):
+			r.errs = append(r.errs, fmt.Sprintf("%s: %q is not an origin like https://api.example.com (scheme, host and port only, no path)", name, v))
+		case u.Scheme != "https" && !(u.Scheme == "http" && local):
+			r.errs = append(r.errs, fmt.Sprintf("%s: %q is not https (http only for localhost and 127.0.0.1)", name, v))
+		case v != u.Scheme+"://"+strings.ToLower(u.Host):
+			r.errs = append(r.errs, fmt.Sprintf("%s: %q is not written as a browser writes an origin (lower case)", name, v))
+		default:
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func (r *reader) err() error {
 	if len(r.errs) == 0 {
 		return nil
@@ -367,6 +399,7 @@ func LoadStatus(get Getenv) (Status, error) {
 		Auth:           r.auth(),
 		Quotas:         Quotas{Uploads: r.limit(EnvQuotaUploads), Bytes: r.limit(EnvQuotaBytes), Pages: r.limit(EnvQuotaPages)},
 	}
+	c.PageAPIOrigins = r.origins(EnvPageAPIOrigins)
 	if c.ResponsePrefix == "" || strings.HasPrefix(c.ResponsePrefix, c.UploadPrefix) || strings.HasPrefix(c.UploadPrefix, c.ResponsePrefix) {
 		r.errs = append(r.errs, fmt.Sprintf("%s=%q must be set apart from %s=%q: stored answers would trigger processing", EnvResponsePrefix, c.ResponsePrefix, EnvUploadPrefix, c.UploadPrefix))
 	}

@@ -142,3 +142,41 @@ func TestLoad_AuthQuotasAndSharing(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadStatus_PageAPIOriginsAreOriginsOnly(t *testing.T) {
+	load := func(v string) (Status, error) {
+		return LoadStatus(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvPageAPIOrigins: v}))
+	}
+	for v, want := range map[string]string{
+		"":                        "",
+		" ,":                      "",
+		"https://api.example.com": "https://api.example.com",
+		"https://a.example, https://b.example:8443":               "https://a.example|https://b.example:8443",
+		"http://localhost:8080,http://127.0.0.1:9000":             "http://localhost:8080|http://127.0.0.1:9000",
+		"https://abc123.execute-api.eu-west-1.amazonaws.com":      "https://abc123.execute-api.eu-west-1.amazonaws.com",
+		"https://xn--bcher-kva.example,https://[2001:db8::1]:443": "https://xn--bcher-kva.example|https://[2001:db8::1]:443",
+	} {
+		c, err := load(v)
+		if err != nil || strings.Join(c.PageAPIOrigins, "|") != want {
+			t.Errorf("%s=%q: %q, %v; want %q", EnvPageAPIOrigins, v, c.PageAPIOrigins, err, want)
+		}
+	}
+	for _, v := range []string{
+		"http://api.example.com",          // plain http off this machine
+		"ftp://api.example.com",           // not a web scheme
+		"https://api.example.com/",        // a path, even a bare one
+		"https://api.example.com/prod",    // an API's stage is a path, not an origin
+		"https://api.example.com?x=1",     // a query
+		"https://api.example.com#top",     // a fragment
+		"https://user@api.example.com",    // credentials
+		"api.example.com",                 // no scheme
+		"*",                               // a wildcard
+		"https://API.example.com",         // not as a browser writes it
+		"https://a.example,https://b.ex/", // one bad entry among good ones
+	} {
+		bad := v[strings.LastIndex(v, ",")+1:]
+		if _, err := load(v); err == nil || !strings.Contains(err.Error(), EnvPageAPIOrigins) || !strings.Contains(err.Error(), strconv.Quote(bad)) {
+			t.Errorf("%s=%q: err %v, want one naming the variable and the entry", EnvPageAPIOrigins, v, err)
+		}
+	}
+}

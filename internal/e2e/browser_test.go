@@ -47,6 +47,23 @@ type pageReport struct {
 		Rows   int    // rows left on the page
 		Status int    // GET /uploads/{id} afterwards
 	} `json:"deleted"`
+
+	CSP           string   `json:"csp"`           // the page's Content-Security-Policy header
+	CSPViolations []string `json:"cspViolations"` // "directive blocked-URI" for each the page saw
+	NoticeShown   bool     `json:"noticeShown"`   // on the page opened without ?api=
+	// ForeignAPI is the page opened with ?api= naming an API it does not
+	// allow, then its Settings field changed to it.
+	ForeignAPI struct {
+		Limits, Notice, API         string
+		SettingsAPI, SettingsNotice string
+		Requests                    []string // sent to that API
+	} `json:"foreignApi"`
+	// Token is which of the page's requests, once a token was set, carried
+	// it as a Bearer token: all the API's, none of the storage's.
+	Token struct {
+		APIRequests, StorageRequests int
+		APIWithout, StorageWith      []string
+	} `json:"token"`
 }
 
 // download is a file the page saved: the query it asked the API with, the
@@ -84,8 +101,12 @@ func browserTools(t *testing.T, root string) (node, chromium string) {
 	return node, chromium
 }
 
-// TestBrowser_PageUploadsReadsAndRefuses drives web/ in headless Chromium:
-// a real document goes through the file picker, the presigned POST and the
+// TestBrowser_PageUploadsReadsAndRefuses drives web/, as the status
+// function serves it at the API's root, in headless Chromium. Opened with
+// ?api= naming an API it does not allow, the page keeps its own and says
+// so, under a Content-Security-Policy it never violates. With a token in
+// its settings, a real document goes through the file picker, the
+// presigned POST and the
 // polling, and its text, confidence and line boxes appear; a file over the
 // limit is refused in words. Then the document's searchable PDF, redacted
 // of the first entity type offered, and its ALTO XML are downloaded, and
@@ -140,6 +161,7 @@ func TestBrowser_PageUploadsReadsAndRefuses(t *testing.T) {
 	if len(got.Console) > 0 {
 		t.Errorf("page logged errors: %q", got.Console)
 	}
+	checkPolicyAndAPI(t, got)
 	// The only refusal is the API's, for the file over the limit.
 	if want := []string{"POST /uploads 413"}; !slices.Equal(got.FailedRequests, want) {
 		t.Errorf("failed requests %q, want %q", got.FailedRequests, want)
@@ -203,6 +225,41 @@ func TestBrowser_PageUploadsReadsAndRefuses(t *testing.T) {
 	}
 	if status, _, body := getStatus(t, img.UploadID); status != http.StatusNotFound {
 		t.Errorf("GET /uploads/%s after the page deleted it = %d %.200s", img.UploadID, status, body)
+	}
+}
+
+// checkPolicyAndAPI holds the page to its Content-Security-Policy, its
+// allow-list of APIs and its token.
+func checkPolicyAndAPI(t *testing.T, got pageReport) {
+	t.Helper()
+	for _, want := range []string{"frame-ancestors 'none'", "script-src 'self';", "connect-src 'self' " + stack.S3Endpoint + ";"} {
+		if !strings.Contains(got.CSP, want) {
+			t.Errorf("the page's Content-Security-Policy %q has no %q", got.CSP, want)
+		}
+	}
+	if len(got.CSPViolations) > 0 {
+		t.Errorf("the page violated its Content-Security-Policy: %q", got.CSPViolations)
+	}
+
+	const foreign = "https://evil.example"
+	f := got.ForeignAPI
+	if f.API != stack.APIURL || !strings.HasPrefix(f.Limits, "Up to") || len(f.Requests) > 0 {
+		t.Errorf("with ?api=%s the page uses %q (limits %q) and sent %q; want its own API, %s, and nothing sent there", foreign, f.API, f.Limits, f.Requests, stack.APIURL)
+	}
+	if !strings.Contains(f.Notice, "?api=") || !strings.Contains(f.Notice, foreign) {
+		t.Errorf("with ?api=%s the page's notice says %q; want it to say the parameter was ignored", foreign, f.Notice)
+	}
+	if f.SettingsAPI != stack.APIURL || !strings.Contains(f.SettingsNotice, foreign) {
+		t.Errorf("Settings' API changed to %s: the field says %q and the notice %q; want %s kept and a notice", foreign, f.SettingsAPI, f.SettingsNotice, stack.APIURL)
+	}
+	if got.NoticeShown {
+		t.Error("the page opened without ?api= shows a notice")
+	}
+
+	tk := got.Token
+	if tk.APIRequests == 0 || tk.StorageRequests == 0 || len(tk.APIWithout) > 0 || len(tk.StorageWith) > 0 {
+		t.Errorf("with a token set, %d API requests (without it: %q) and %d to storage (with an Authorization header: %q); want it on every API request and on none to storage",
+			tk.APIRequests, tk.APIWithout, tk.StorageRequests, tk.StorageWith)
 	}
 }
 

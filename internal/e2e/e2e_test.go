@@ -38,13 +38,8 @@ const processFunction = "ProcessFunction"
 
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var web http.Handler // the browser page, as make dev serves it
-	if root, err := localstack.ModuleRoot(); err == nil {
-		web = http.FileServer(http.Dir(filepath.Join(root, "web")))
-	}
 	s, err := localstack.Start(ctx, localstack.Options{
-		Static: web,
-		Log:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 		// Lambda retries after about 1 and 2 minutes, with claims lasting 30 s;
 		// the same proportions, scaled down.
 		RetryBackoff: []time.Duration{3 * time.Second, 5 * time.Second},

@@ -44,6 +44,8 @@ type API struct {
 	Auth *Auth
 	// Quota is shown to the caller by GET /info; nil shows none.
 	Quota *service.Quota
+	// Page is the browser page, served at / by $default; nil serves none.
+	Page *Page
 }
 
 // LargeResponses keeps an answer too large for a Lambda response and
@@ -326,6 +328,11 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		return a.DeleteUpload(ctx, req)
 	case RouteInfo:
 		return a.GetInfo(ctx, req)
+	}
+	if a.Page != nil {
+		if resp, ok := a.Page.Serve(req); ok {
+			return resp, nil
+		}
 	}
 	method, path := req.RequestContext.HTTP.Method, req.RawPath
 	for _, k := range RouteKeys {

@@ -46,7 +46,6 @@ type Gateway struct {
 	Lambda Invoker
 	Routes []samtemplate.Route
 	CORS   samtemplate.CORS
-	Static http.Handler // local only: serves GET requests for files it has (the web page)
 	Log    *slog.Logger
 
 	authOnce sync.Once
@@ -71,22 +70,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route, params, ok := g.match(r)
-	if !ok || (route.Key() == handler.RouteDefault && g.Static != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead)) {
-		// The page is served locally only for what it has; everything else
-		// is the API's.
-		sw := &staticWriter{ResponseWriter: w}
-		if g.Static != nil {
-			g.Static.ServeHTTP(sw, r)
-		} else {
-			sw.notFound = true
-		}
-		if !sw.notFound {
-			return
-		}
-		if !ok {
-			gatewayError(w, http.StatusNotFound, "Not Found")
-			return
-		}
+	if !ok {
+		gatewayError(w, http.StatusNotFound, "Not Found")
+		return
 	}
 	var claims map[string]string
 	if route.Auth != nil {
@@ -328,44 +314,4 @@ func writeResponse(w http.ResponseWriter, payload []byte) error {
 	w.WriteHeader(status)
 	_, _ = io.Copy(w, bytes.NewReader(body))
 	return nil
-}
-
-// staticWriter passes a static handler's answer through, except a 404,
-// which it swallows (headers included) so that the API answers instead.
-type staticWriter struct {
-	http.ResponseWriter
-	header          http.Header
-	notFound, wrote bool
-}
-
-func (w *staticWriter) Header() http.Header {
-	if w.header == nil {
-		w.header = http.Header{}
-	}
-	return w.header
-}
-
-func (w *staticWriter) WriteHeader(code int) {
-	if w.wrote {
-		return
-	}
-	w.wrote = true
-	if code == http.StatusNotFound {
-		w.notFound = true
-		return
-	}
-	for k, v := range w.header {
-		w.ResponseWriter.Header()[k] = v
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *staticWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.notFound {
-		return len(b), nil
-	}
-	return w.ResponseWriter.Write(b)
 }

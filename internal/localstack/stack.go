@@ -39,7 +39,6 @@ type Options struct {
 	AllowedOrigins []string          // the template's AllowedOrigins parameter; default the API's own origin
 	Parameters     map[string]string // template parameters over their defaults, as `sam deploy --parameter-overrides`
 	Template       string            // the SAM template; default template.yaml at the module root
-	Static         http.Handler      // served for GET requests for which it has a file (the web page)
 	Log            *slog.Logger      // the stack's own messages; default text to stderr
 	PersistDynamo  bool              // keep dynalite's tables on disk, so RestartDynamo keeps them
 	RetryBackoff   []time.Duration   // async retry delays; default Lambda's 1 and 2 minutes (scale ClaimLease down with them)
@@ -278,7 +277,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	})
 
-	gw := &Gateway{Lambda: s.Lambda, Routes: s.Wiring.Routes, CORS: s.Wiring.CORS, Static: opts.Static, Log: log.With("component", "gateway")}
+	gw := &Gateway{Lambda: s.Lambda, Routes: s.Wiring.Routes, CORS: s.Wiring.CORS, Log: log.With("component", "gateway")}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")

@@ -4,13 +4,17 @@
 //
 //   node web/test/browser.mjs BASE_URL IMAGE TOO_LARGE_BYTES SCREENSHOT DOWNLOADS
 //
-// It uploads IMAGE through the file picker and waits for its row to finish,
+// First it opens the page with ?api= naming an API the page does not
+// allow, and changes the Settings field to it: the page must keep its own
+// API and say so. Then, with a token in the Settings, it uploads IMAGE
+// through the file picker and waits for its row to finish,
 // then offers a file of TOO_LARGE_BYTES and waits for the refusal, then
 // saves a screenshot. Then, on IMAGE's row, it ticks the first entity type
 // offered for redaction, downloads the searchable PDF and the ALTO XML into
 // the directory DOWNLOADS, and deletes the upload. It prints one JSON
-// object: what the page showed, and the API's status of the upload read
-// before the page deleted it.
+// object: what the page showed, the page's Content-Security-Policy and any
+// violation of it, which requests carried the token, and the API's status
+// of the upload read before the page deleted it.
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -29,9 +33,21 @@ const browser = await chromium.launch({
 });
 // Page errors and console errors, apart from Chromium's own line for each
 // failed request: those are listed in failedRequests instead.
-const out = { console: [], failedRequests: [] };
+// Chromium also logs each CSP violation as a console error.
+const out = { console: [], failedRequests: [], cspViolations: [] };
+const foreign = 'https://evil.example';
+const token = 'browser-test-token';
+const apiOrigin = new URL(base).origin;
+// The API's fetches and XHRs, and the others (the S3 POST), by whether
+// they carried the token; read once every request has been seen.
+const sent = [];
 try {
   const context = await browser.newContext({ viewport: { width: 1200, height: 1100 }, deviceScaleFactor: 1, acceptDownloads: true });
+  // Violations as the page sees them, reported through a binding, which
+  // the policy does not govern.
+  await context.exposeBinding('s3ocrViolation', (_, v) => out.cspViolations.push(v));
+  await context.addInitScript(() => document.addEventListener('securitypolicyviolation',
+    (e) => window.s3ocrViolation(`${e.effectiveDirective} ${e.blockedURI}`)));
   const page = await context.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) out.console.push(m.text());
@@ -39,12 +55,37 @@ try {
   page.on('response', (r) => {
     if (r.status() >= 400) out.failedRequests.push(`${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`);
   });
+  page.on('request', (r) => {
+    if (r.resourceType() !== 'fetch' && r.resourceType() !== 'xhr') return;
+    sent.push(r.allHeaders().then((h) => ({ url: r.url(), method: r.method(), authorization: h.authorization || '' })));
+  });
   page.on('pageerror', (e) => out.console.push(String(e)));
   page.setDefaultTimeout(90_000);
+
+  // ?api= for an API the page does not allow: ignored in words, and the
+  // page talks to its own; then the same through the Settings field.
+  const first = await page.goto(`${base}?api=${encodeURIComponent(foreign)}`);
+  out.csp = (await first.allHeaders())['content-security-policy'] || '';
+  await page.waitForFunction(() => document.querySelector('#limits').textContent.startsWith('Up to'));
+  const foreignAPI = { limits: await page.textContent('#limits') };
+  foreignAPI.notice = await page.locator('#notice').isVisible() ? await page.textContent('#notice') : '';
+  foreignAPI.api = await page.inputValue('#api');
+  await page.locator('details.settings summary').click();
+  await page.fill('#api', foreign);
+  await page.locator('#api').dispatchEvent('change');
+  foreignAPI.settingsApi = await page.inputValue('#api');
+  foreignAPI.settingsNotice = await page.locator('#notice').isVisible() ? await page.textContent('#notice') : '';
 
   await page.goto(base);
   await page.waitForFunction(() => document.querySelector('#limits').textContent.startsWith('Up to'));
   out.limits = await page.textContent('#limits');
+  out.noticeShown = await page.locator('#notice').isVisible();
+  // The token for every API request from here on; the API is open, so
+  // it is only carried, not checked.
+  await page.locator('details.settings summary').click();
+  await page.fill('#token', token);
+  await page.locator('details.settings summary').click(); // closed again, as the screenshot shows it
+  const tokenFrom = sent.length;
 
   // The image, through the file picker. Upload progress is seen through the
   // progress bar's value as the XHR reports it.
@@ -122,6 +163,19 @@ try {
     ...(await gone.jsonValue()),
     rows: await page.locator('.file').count(),
     status: (await fetch(statusURL)).status,
+  };
+
+  const requests = await Promise.all(sent);
+  foreignAPI.requests = requests.filter((r) => new URL(r.url).origin === foreign).map((r) => `${r.method} ${r.url}`);
+  out.foreignApi = foreignAPI;
+  const withToken = (r) => r.authorization === `Bearer ${token}`;
+  const api = requests.slice(tokenFrom).filter((r) => new URL(r.url).origin === apiOrigin);
+  const storage = requests.slice(tokenFrom).filter((r) => new URL(r.url).origin !== apiOrigin);
+  out.token = {
+    apiRequests: api.length,
+    apiWithout: api.filter((r) => !withToken(r)).map((r) => `${r.method} ${new URL(r.url).pathname}`),
+    storageRequests: storage.length,
+    storageWith: storage.filter((r) => r.authorization !== '').map((r) => `${r.method} ${r.url}`),
   };
 } finally {
   await browser.close();
