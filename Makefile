@@ -43,6 +43,11 @@ load: tools ## push 500 uploads (a fifth duplicates) through the local stack fro
 	S3OCR_REQUIRE_TOOLS=1 S3OCR_LOAD_UPLOADS=$${S3OCR_LOAD_UPLOADS:-500} S3OCR_LOAD_CLIENTS=$${S3OCR_LOAD_CLIENTS:-16} \
 	  $(GO) test -count=1 -run '^TestLoad$$' -v -timeout 30m ./internal/e2e | grep -E '^(load:|--- |ok|FAIL)'
 
+.PHONY: redrive
+redrive: ## send the dead-letter queue's events back to the process function: DLQ_URL=<the stack's DeadLetterQueueUrl output> (make dev prints the local one)
+	@test -n "$$DLQ_URL" || { echo "make redrive needs DLQ_URL: the stack's DeadLetterQueueUrl output (aws cloudformation describe-stacks), or the one make dev prints"; exit 2; }
+	$(GO) run ./cmd/s3ocr-redrive -queue-url "$$DLQ_URL"
+
 .PHONY: eval
 eval: tools ## read every document of ../shared/corpus through the local flow; CER/WER per kind beside the baseline
 	@test -d ../shared/corpus || { echo "make eval needs ../shared/corpus beside the project"; exit 1; }

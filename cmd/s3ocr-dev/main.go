@@ -58,15 +58,16 @@ s3ocr local stack ready in %.1fs, wired from template.yaml
   S3 (MinIO) %s   bucket %s
   DynamoDB   %s   table %s
   Lambda     %s   (the Invoke API)
+  SQS        %s   dead-letter queue %s
   data       %s
 
 Routes (each runs its function's own main under the Lambda Runtime API):
-`, time.Since(start).Seconds(), stack.APIURL, stack.S3Endpoint, stack.Bucket, stack.DynamoEndpoint, stack.Table, stack.LambdaEndpoint, stack.Dir)
+`, time.Since(start).Seconds(), stack.APIURL, stack.S3Endpoint, stack.Bucket, stack.DynamoEndpoint, stack.Table, stack.LambdaEndpoint, stack.SQSEndpoint, stack.DeadLetterQueueURL, stack.Dir)
 	for _, r := range stack.Wiring.Routes {
 		fmt.Printf("  %-26s -> %s\n", r.Key(), r.Function)
 	}
 	for _, e := range stack.Wiring.S3Events {
-		fmt.Printf("  S3 %s %s*%s -> %s (async: %d retries, then the dead-letter directory)\n",
+		fmt.Printf("  S3 %s %s*%s -> %s (async: %d retries, then the dead-letter queue)\n",
 			strings.Join(e.Events, ","), e.Prefix, e.Suffix, e.Function, stack.Wiring.Functions[e.Function].MaxRetryAttempts)
 	}
 	fmt.Printf("\nFunction logs:\n")
@@ -88,6 +89,11 @@ the development issuer %s
   S3OCR_TOKEN=$TOKEN go run ./cmd/s3ocr ocr testdata/hello.png
 `, stack.Dev.Issuer, stack.APIURL, stack.APIURL)
 	}
+	fmt.Printf(`
+Events given up on wait in the dead-letter queue; send them back with
+  AWS_ENDPOINT_URL_SQS=%s AWS_ENDPOINT_URL_LAMBDA=%s AWS_REGION=%s \
+  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s DLQ_URL=%s make redrive
+`, stack.SQSEndpoint, stack.LambdaEndpoint, stack.Env["AWS_REGION"], stack.Env["AWS_ACCESS_KEY_ID"], stack.Env["AWS_SECRET_ACCESS_KEY"], stack.DeadLetterQueueURL)
 	path := *envVars
 	if path == "" {
 		path = filepath.Join(stack.Dir, "sam-env.json")

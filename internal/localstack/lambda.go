@@ -59,7 +59,10 @@ type FunctionSpec struct {
 	// given up on is written there as one JSON file shaped as Lambda's
 	// destination record. "" keeps none.
 	DeadLetterDir string
-	Log           io.Writer // the function's log: its stdout, stderr and Lambda's START/END/REPORT lines; default discarded
+	// DeadLetter, when set, is the on-failure destination instead: each
+	// record is sent there (a queue of the local SQS service).
+	DeadLetter func(record []byte) error
+	Log        io.Writer // the function's log: its stdout, stderr and Lambda's START/END/REPORT lines; default discarded
 }
 
 // LambdaOptions configures the local Lambda service.
@@ -517,7 +520,7 @@ func (l *Lambda) deadLetter(fn *lambdaFunction, ev *asyncEvent, condition string
 	fn.mu.Unlock()
 	l.log.Error("asynchronous event given up on", "function", fn.spec.Name, "requestId", ev.id,
 		"condition", condition, "attempts", ev.attempts, "destination", fn.spec.DeadLetterDir)
-	if fn.spec.DeadLetterDir == "" {
+	if fn.spec.DeadLetterDir == "" && fn.spec.DeadLetter == nil {
 		return
 	}
 	rec := destinationRecord{
@@ -540,6 +543,12 @@ func (l *Lambda) deadLetter(fn *lambdaFunction, ev *asyncEvent, condition string
 		}
 	}
 	b, _ := json.Marshal(rec) // compact, as Lambda sends it to SQS
+	if fn.spec.DeadLetter != nil {
+		if err := fn.spec.DeadLetter(b); err != nil {
+			l.log.Error("dead-letter send", "err", err)
+		}
+		return
+	}
 	if err := os.MkdirAll(fn.spec.DeadLetterDir, 0o755); err != nil {
 		l.log.Error("dead-letter directory", "err", err)
 		return

@@ -73,8 +73,12 @@ type Stack struct {
 	S3Endpoint     string
 	DynamoEndpoint string
 	LambdaEndpoint string
-	Bucket, Table  string
-	Dir            string
+	SQSEndpoint    string
+	// DeadLetterQueueURL is the process function's on-failure destination,
+	// a queue of the local SQS service, as the template's DeadLetterQueue.
+	DeadLetterQueueURL string
+	Bucket, Table      string
+	Dir                string
 	// Env holds what the stack sets over the template for every function:
 	// the SDK's endpoint, region and credential variables.
 	Env    map[string]string
@@ -86,8 +90,10 @@ type Stack struct {
 	Dynamo *dynamodb.Client
 	Lambda *Lambda // the functions, invoked by the gateway, by S3 events and through the Invoke API
 	MinIO  *MinIO
+	SQS    *SQS
 	Dyn    *Dynalite
 
+	queueNames            map[string]string // the on-failure queues' names, by logical id
 	functionEnv           map[string]map[string]string
 	processLog            string // the log file of the function S3 events go to
 	apiServer, hookServer *http.Server
@@ -231,11 +237,28 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.Table, _ = names.Ref("Table")
+	var queues []string
+	s.queueNames = map[string]string{}
+	for _, fn := range s.Wiring.Functions {
+		if fn.OnFailure != "" && s.queueNames[fn.OnFailure] == "" {
+			q, _ := names.Ref(fn.OnFailure)
+			s.queueNames[fn.OnFailure] = q
+			queues = append(queues, q)
+		}
+	}
+	if s.SQS, err = StartSQS("", queues...); err != nil {
+		return nil, err
+	}
+	s.SQSEndpoint = s.SQS.Endpoint
+	if len(queues) > 0 {
+		s.DeadLetterQueueURL = s.SQS.QueueURL(queues[0])
+	}
 
 	s.Env = map[string]string{
 		"AWS_ENDPOINT_URL_S3":       s.MinIO.Endpoint,
 		"AWS_ENDPOINT_URL_DYNAMODB": s.Dyn.Endpoint,
 		"AWS_ENDPOINT_URL_LAMBDA":   s.LambdaEndpoint,
+		"AWS_ENDPOINT_URL_SQS":      s.SQSEndpoint,
 		"AWS_REGION":                s.MinIO.Region,
 		"AWS_ACCESS_KEY_ID":         s.MinIO.AccessKey,
 		"AWS_SECRET_ACCESS_KEY":     s.MinIO.SecretKey,
@@ -362,7 +385,8 @@ func (s *Stack) startFunctions(bins string, ln net.Listener, opts Options, layer
 			Log: f,
 		}
 		if fn.OnFailure != "" {
-			spec.DeadLetterDir = filepath.Join(s.Dir, "dead-letter", fn.OnFailure)
+			queue := s.queueNames[fn.OnFailure]
+			spec.DeadLetter = func(record []byte) error { return s.SQS.Send(queue, string(record)) }
 		}
 		specs = append(specs, spec)
 	}
@@ -378,10 +402,13 @@ func (s *Stack) startFunctions(bins string, ln net.Listener, opts Options, layer
 // the template's variables, resolved, with the local endpoints over them.
 func (s *Stack) FunctionEnv(name string) map[string]string { return maps.Clone(s.functionEnv[name]) }
 
-// DeadLetters returns the events the Lambda service gave up on, as the
-// files of the on-failure destination.
+// DeadLetters returns the events the Lambda service gave up on: the
+// destination records in the dead-letter queue, received or not.
 func (s *Stack) DeadLetters() ([]string, error) {
-	return filepath.Glob(filepath.Join(s.Dir, "dead-letter", "*", "*.json"))
+	if s.DeadLetterQueueURL == "" {
+		return nil, nil
+	}
+	return s.SQS.Messages(s.DeadLetterQueueURL[strings.LastIndex(s.DeadLetterQueueURL, "/")+1:]), nil
 }
 
 // StopDynamo stops the DynamoDB server, for fault tests; StartDynamo starts
@@ -484,6 +511,9 @@ func (s *Stack) Close() error {
 	}
 	if s.Dyn != nil {
 		_ = s.Dyn.Stop()
+	}
+	if s.SQS != nil {
+		_ = s.SQS.Close()
 	}
 	for _, f := range s.logFiles {
 		_ = f.Close()
