@@ -132,6 +132,10 @@ func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []s
 	jobs := make(chan pageRead)
 	reads := make(chan pageRead) // drained to the end below, so sends never stay blocked
 	stopped := make(chan struct{})
+	// stop is called by whichever goroutine meets the first error, at
+	// once: the other readers take no page from then on, without waiting
+	// for the collector below to see the error.
+	stop := sync.OnceFunc(func() { close(stopped) })
 	isStopped := func() bool {
 		select {
 		case <-stopped:
@@ -150,6 +154,9 @@ func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []s
 			r, err := p.nextPage(ctx, src, i)
 			if err != nil || r.page != nil { // failed, or read from a text layer
 				r.err = err
+				if err != nil {
+					stop()
+				}
 				reads <- r
 				if err != nil {
 					return
@@ -172,6 +179,9 @@ func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []s
 				img := r.img
 				r.img = nil // see pageRead
 				r.page, r.err = p.readPage(ctx, r.i, img, langs)
+				if r.err != nil {
+					stop()
+				}
 				reads <- r
 			}
 		})
@@ -183,7 +193,7 @@ func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []s
 		case first != nil:
 		case r.err != nil:
 			first = r.err
-			close(stopped)
+			stop()
 		default:
 			collect(r)
 		}

@@ -132,13 +132,18 @@ func (d *numberedPages) Page(_ context.Context, i int) (image.Image, *ocr.Page, 
 // that if the processor allows that many at once they do run at once.
 type poolEngine struct {
 	fakeEngine
-	together  int
-	failOn    int // the page (from 1) that fails with EOCRFAILED; 0 for none
-	mu        sync.Mutex
-	inFlight  int
-	maxFlight int
-	arrived   int
-	all       chan struct{}
+	together int
+	failOn   int // the page (from 1) that fails with EOCRFAILED; 0 for none
+	// failed is closed once the failing page's call has returned; pages
+	// after it wait for that, so the test sees what is read after a
+	// failure however the goroutines are scheduled.
+	failed     chan struct{}
+	failedOnce sync.Once
+	mu         sync.Mutex
+	inFlight   int
+	maxFlight  int
+	arrived    int
+	all        chan struct{}
 }
 
 func (e *poolEngine) Recognize(ctx context.Context, img image.Image, langs []string) (*ocr.Page, error) {
@@ -161,7 +166,14 @@ func (e *poolEngine) Recognize(ctx context.Context, img image.Image, langs []str
 		}
 	}
 	if page == e.failOn {
+		defer e.failedOnce.Do(func() { close(e.failed) })
 		return nil, ocr.Errorf(ocr.EOCRFAILED, "page %d cannot be read", page)
+	}
+	if e.failOn > 0 && page > e.failOn {
+		select {
+		case <-e.failed:
+		case <-time.After(10 * time.Second): // fail below rather than hang
+		}
 	}
 	p := &ocr.Page{Text: fmt.Sprintf("page %d", page), Confidence: 0.9}
 	if slices.Equal(langs, []string{ocr.AutoLanguage}) {
@@ -172,7 +184,7 @@ func (e *poolEngine) Recognize(ctx context.Context, img image.Image, langs []str
 
 func newPoolEnv(t *testing.T, engines, pages, failOn int) (*env, *poolEngine, *numberedPages) {
 	e := newEnv(t)
-	eng := &poolEngine{together: min(engines, pages), failOn: failOn, all: make(chan struct{})}
+	eng := &poolEngine{together: min(engines, pages), failOn: failOn, all: make(chan struct{}), failed: make(chan struct{})}
 	docs := &numberedPages{n: pages}
 	e.proc.Engine, e.proc.Concurrency, e.proc.Documents = eng, engines, docs
 	return e, eng, docs
