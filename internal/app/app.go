@@ -90,8 +90,9 @@ func StatusAPI(awsCfg aws.Config, get config.Getenv) (*handler.API, error) {
 	}
 	page := &handler.Page{Files: web.FS, APIOrigins: cfg.PageAPIOrigins, BucketOrigin: bucketOrigin}
 	return &handler.API{Log: log, Info: info, Page: page, Auth: Auth(cfg.Auth), Quota: Quota(table, cfg.Quotas, cfg.Common), Large: &s3store.Responses{Store: objects, Prefix: cfg.ResponsePrefix, TTL: 5 * time.Minute}, Status: &service.Status{
-		Store:     Results(table, objects, cfg.Common, 0),
-		Originals: objects, UploadPrefix: cfg.UploadPrefix, MaxBytes: cfg.MaxBytes, KeepUploads: cfg.KeepUploads,
+		Store:        Results(table, objects, cfg.Common, 0),
+		PartialPages: &resultstore.Pages{Objects: objects, Prefix: cfg.ResultPrefix},
+		Originals:    objects, UploadPrefix: cfg.UploadPrefix, MaxBytes: cfg.MaxBytes, KeepUploads: cfg.KeepUploads,
 		Log:        log,
 		Now:        time.Now,
 		StuckAfter: cfg.StuckAfter,

@@ -26,6 +26,7 @@ func TestRoutes_EveryTemplateRouteIsAnsweredByItsFunctionsMain(t *testing.T) {
 		handler.RouteCreateUpload: {"POST", "/uploads", `{"filename":"a.png","contentType":"image/png","size":100}`, 201, "uploadId"},
 		handler.RouteGetUpload:    {"GET", "/uploads/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "", 404, "error"},
 		handler.RouteDeleteUpload: {"DELETE", "/uploads/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "", 404, "error"},
+		handler.RouteGetPage:      {"GET", "/uploads/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/pages/1", "", 404, "error"},
 		handler.RouteInfo:         {"GET", "/info", "", 200, "languages"},
 		handler.RouteDefault:      {"GET", "/no/such/route", "", 404, "error"},
 	}

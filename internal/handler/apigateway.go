@@ -16,6 +16,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +64,7 @@ const (
 	RouteCreateUpload = "POST /uploads"
 	RouteGetUpload    = "GET /uploads/{uploadId}"
 	RouteDeleteUpload = "DELETE /uploads/{uploadId}"
+	RouteGetPage      = "GET /uploads/{uploadId}/pages/{page}"
 	RouteInfo         = "GET /info"
 )
 
@@ -73,7 +75,7 @@ const RouteDefault = "$default"
 
 // RouteKeys are the routes Route serves; template.yaml must send each of
 // them, and only them, to a function built on API.
-var RouteKeys = []string{RouteCreateUpload, RouteGetUpload, RouteDeleteUpload, RouteInfo, RouteDefault}
+var RouteKeys = []string{RouteCreateUpload, RouteGetUpload, RouteDeleteUpload, RouteGetPage, RouteInfo, RouteDefault}
 
 // CreateUpload handles POST /uploads.
 func (a *API) CreateUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
@@ -242,6 +244,26 @@ func (a *API) DeleteUpload(ctx context.Context, req events.APIGatewayV2HTTPReque
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{"Cache-Control": "no-store"}}, nil
 }
 
+// GetPage handles GET /uploads/{uploadId}/pages/{page}: one page of the
+// result as JSON, once the upload is done, or while it is being read as
+// soon as that page is (see service.Status.Page).
+func (a *API) GetPage(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	raw := req.PathParameters["page"]
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > 1_000_000 || raw != strconv.Itoa(n) {
+		return a.fail(ctx, req, ocr.Errorf(ocr.EINVALID, "page %q is not a page number (1, 2, …)", truncateString(raw, 32))), nil
+	}
+	page, err := a.Status.Page(ctx, req.PathParameters["uploadId"], n)
+	if err != nil {
+		resp := a.fail(ctx, req, err)
+		if ocr.ErrorCode(err) == ocr.ENOTREADY {
+			resp.Headers["Retry-After"] = "2"
+		}
+		return resp, nil
+	}
+	return jsonResponse(http.StatusOK, page), nil
+}
+
 // GetInfo handles GET /info.
 func (a *API) GetInfo(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	if a.Info == nil {
@@ -326,6 +348,8 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		return a.GetUpload(ctx, req)
 	case RouteDeleteUpload:
 		return a.DeleteUpload(ctx, req)
+	case RouteGetPage:
+		return a.GetPage(ctx, req)
 	case RouteInfo:
 		return a.GetInfo(ctx, req)
 	}

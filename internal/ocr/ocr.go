@@ -65,6 +65,10 @@ type Upload struct {
 type Progress struct {
 	PagesDone int `json:"pagesDone"`
 	Pages     int `json:"pages"`
+	// PagesReady is how many pages from the first can be had already, one
+	// at a time (GET /uploads/{id}/pages/{n}); pages finish out of order
+	// when several engines read them.
+	PagesReady int `json:"pagesReady,omitempty"`
 }
 
 // Document describes the uploaded bytes as the service found them.

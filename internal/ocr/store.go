@@ -200,3 +200,18 @@ type Engine interface {
 	// Languages lists the installed language codes.
 	Languages() []string
 }
+
+// PageStore keeps the pages of a document while it is being read, one at
+// a time as each is finished, so that a client can have a page before the
+// whole document is done. The finished result holds them all; they are
+// deleted once it is stored.
+type PageStore interface {
+	// PutPage keeps a finished page (page.Number from 1) of the result
+	// with the key.
+	PutPage(ctx context.Context, key string, page *Page) error
+	// Page returns page n of the result with the key, or nil when it is
+	// not kept (not read yet, or deleted once the result was stored).
+	Page(ctx context.Context, key string, n int) (*Page, error)
+	// DeletePages deletes pages 1 to n of the result with the key.
+	DeletePages(ctx context.Context, key string, n int) error
+}

@@ -53,7 +53,7 @@ var grants = map[string]grant{
 		"dynamodb:UpdateItem": {"table"},                                        // TransitionUpload, AddWaiter, AddResultRef, RenewClaim, ReleaseClaim, CompleteResult, ExtendResult, ExpireResult
 		"s3:GetObject":        {config.EnvUploadPrefix, config.EnvResultPrefix}, // the upload's file; a reused result's object, looked for and renewed (resultstore)
 		"s3:PutObject":        {config.EnvResultPrefix},                         // large results, and their renewal (a copy onto itself)
-		"s3:DeleteObject":     {config.EnvUploadPrefix},                         // service.Retention: the file of a finished upload, unless KEEP_UPLOADS
+		"s3:DeleteObject":     {config.EnvUploadPrefix, config.EnvResultPrefix}, // service.Retention: the file of a finished upload, unless KEEP_UPLOADS; the pages kept while reading (resultstore.Pages)
 		"s3:ListBucket":       {"bucket"},
 	},
 }

@@ -16,7 +16,12 @@ import (
 
 // recognize reads a document page by page into a result.
 // For documents of several pages it records its progress on the upload.
-func (p *Processor) recognize(ctx context.Context, rep *Report, u *ocr.Upload, data []byte, contentType string) (*ocr.Result, error) {
+//
+// The pages of a document of several pages are kept in PartialPages as
+// they are read (best effort), and the progress says how many from the
+// first are kept, so GET /uploads/{id}/pages/{n} can answer them before
+// the document is done.
+func (p *Processor) recognize(ctx context.Context, rep *Report, u *ocr.Upload, rkey string, data []byte, contentType string) (*ocr.Result, error) {
 	uploadID, langs := u.ID, u.Languages
 	src, err := p.Documents.Open(ctx, data, contentType)
 	if err != nil {
@@ -28,8 +33,13 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, u *ocr.Upload, d
 	}
 	p.Stats.OCRRuns.Add(1)
 	pages := make([]*ocr.Page, src.Pages())
+	rep.Pages = len(pages)
 	var lastProgress time.Time
-	done := 0
+	done, ready := 0, 0 // pages read; pages kept from the first on
+	keep := p.PartialPages
+	if len(pages) < 2 {
+		keep = nil
+	}
 	// collect keeps a page read, counts it and reports progress; it runs
 	// on this goroutine only.
 	collect := func(r pageRead) {
@@ -41,9 +51,19 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, u *ocr.Upload, d
 		r.page.Number = r.i + 1
 		pages[r.i] = r.page
 		done++
+		if keep != nil {
+			if err := keep.PutPage(ctx, rkey, r.page); err != nil {
+				p.Log.WarnContext(ctx, "could not keep a page read; it is answered with the document", "page", r.page.Number, "err", err)
+				keep = nil // stop trying for this document: the result has every page anyway
+			} else {
+				for ready < len(pages) && pages[ready] != nil {
+					ready++
+				}
+			}
+		}
 		if len(pages) > 1 && done < len(pages) && p.Now().Sub(lastProgress) >= progressEvery {
 			lastProgress = p.Now()
-			p.progress(ctx, uploadID, done, len(pages))
+			p.progress(ctx, uploadID, done, len(pages), ready)
 		}
 	}
 	if n := min(p.Concurrency, len(pages)); n > 1 {
@@ -293,9 +313,9 @@ const progressEvery = time.Second
 
 // progress records pages done on the upload, best effort: a missed update
 // only delays what a client sees.
-func (p *Processor) progress(ctx context.Context, uploadID string, done, pages int) {
+func (p *Processor) progress(ctx context.Context, uploadID string, done, pages, ready int) {
 	if _, err := p.Store.TransitionUpload(ctx, uploadID, []ocr.Status{ocr.StatusProcessing}, ocr.UploadChange{
-		Status: ocr.StatusProcessing, Progress: &ocr.Progress{PagesDone: done, Pages: pages},
+		Status: ocr.StatusProcessing, Progress: &ocr.Progress{PagesDone: done, Pages: pages, PagesReady: ready},
 	}); err != nil {
 		p.Log.WarnContext(ctx, "could not record progress", "uploadId", uploadID, "err", err)
 	}

@@ -47,6 +47,9 @@ type Processor struct {
 	// Quota counts the pages each caller has read per day, and fails a
 	// document that would pass the limit; nil counts nothing.
 	Quota *Quota
+	// PartialPages keeps each page of a document of several pages as it
+	// is read, until the result is stored; nil keeps none.
+	PartialPages ocr.PageStore
 
 	Observer Observer // receives a report of every Process call; optional
 	Notifier Notifier // told of every upload that finishes; optional
@@ -235,7 +238,7 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 	defer lost(nil)
 	stop := p.heartbeat(rctx, log, claim, lost)
 	ocrStart := p.Now()
-	res, err := p.recognize(rctx, rep, u, data, doc.ContentType)
+	res, err := p.recognize(rctx, rep, u, claim.Key, data, doc.ContentType)
 	rep.OCR = p.Now().Sub(ocrStart)
 	stop()
 	if errors.Is(context.Cause(rctx), errClaimLost) {
@@ -265,6 +268,12 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 		doc.Pages, rep.Pages = len(res.Pages), len(res.Pages)
 	}
 	waiters, err := p.Store.CompleteResult(ctx, &final)
+	if err == nil && p.PartialPages != nil && rep.Pages > 1 {
+		// The result holds every page now (or failed).
+		if derr := p.PartialPages.DeletePages(context.WithoutCancel(ctx), claim.Key, rep.Pages); derr != nil {
+			log.WarnContext(ctx, "could not delete the pages kept while reading; the results' lifecycle will", "err", derr)
+		}
+	}
 	if ocr.NotFound(err) {
 		// The lease ran out and another invocation took the work over; it
 		// will finish this upload too, as one of its waiters.

@@ -45,6 +45,10 @@ type Status struct {
 	// forever. Zero means no bound.
 	StuckAfter time.Duration
 
+	// PartialPages holds the pages of documents being read, as the process
+	// function keeps them (Page); nil answers pages only once done.
+	PartialPages ocr.PageStore
+
 	// KeepUploads says the process function keeps uploaded files
 	// (KEEP_UPLOADS); without it each is deleted once read, and Original
 	// has nothing to give.

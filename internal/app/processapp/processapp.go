@@ -19,6 +19,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/eventbus"
 	"github.com/s3ocr/s3ocr/internal/handler"
 	"github.com/s3ocr/s3ocr/internal/metrics"
+	"github.com/s3ocr/s3ocr/internal/resultstore"
 	"github.com/s3ocr/s3ocr/internal/s3store"
 	"github.com/s3ocr/s3ocr/internal/service"
 	"github.com/s3ocr/s3ocr/internal/tesseract"
@@ -54,18 +55,21 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		// pages are counted against each upload's caller.
 		ShareAcrossOwners: cfg.ShareAcrossOwners,
 		Quota:             app.Quota(table, cfg.Quotas, cfg.Common),
-		Objects:           objects,
-		Engine:            engine,
-		Log:               log,
-		Now:               time.Now,
-		MaxBytes:          cfg.MaxBytes,
-		Documents:         &document.Reader{MaxPixels: cfg.MaxPixels, MaxPages: cfg.MaxPages},
-		ResultTTL:         cfg.ResultTTL,
-		Lease:             cfg.ClaimLease,
-		UploadPrefix:      cfg.UploadPrefix,
-		PageBudget:        cfg.PageBudget,
-		Concurrency:       engine.Size(),
-		Observer:          &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
+		// Each page of a long document is kept as it is read, for
+		// GET /uploads/{id}/pages/{n}, until the result is stored.
+		PartialPages: &resultstore.Pages{Objects: objects, Prefix: cfg.ResultPrefix},
+		Objects:      objects,
+		Engine:       engine,
+		Log:          log,
+		Now:          time.Now,
+		MaxBytes:     cfg.MaxBytes,
+		Documents:    &document.Reader{MaxPixels: cfg.MaxPixels, MaxPages: cfg.MaxPages},
+		ResultTTL:    cfg.ResultTTL,
+		Lease:        cfg.ClaimLease,
+		UploadPrefix: cfg.UploadPrefix,
+		PageBudget:   cfg.PageBudget,
+		Concurrency:  engine.Size(),
+		Observer:     &metrics.EMF{W: os.Stdout, Function: "process", Now: time.Now},
 		// The uploaded file is deleted as each upload finishes, unless
 		// KEEP_UPLOADS, before the completion is published.
 		Notifier: &service.Retention{Objects: objects, UploadPrefix: cfg.UploadPrefix, Keep: cfg.KeepUploads, Log: log, Next: notifier},
