@@ -98,6 +98,14 @@ func TestFormats_RedactionMasksEveryFormat(t *testing.T) {
 			t.Errorf("?format=%s&redact=email,iban masked more than the entities", format)
 		}
 	}
+	// One page, as GET /uploads/{id}/pages/1 gives it: masked the same.
+	if status, _, body := get(t, path+"/pages/1?redact=email,iban"); status != http.StatusOK ||
+		strings.Contains(string(body), email) || !strings.Contains(string(body), "Invoice") {
+		t.Errorf("pages/1?redact=email,iban = %d, still holds the e-mail: %t", status, strings.Contains(string(body), email))
+	}
+	if status, _, body := get(t, path+"/pages/1"); status != http.StatusOK || !strings.Contains(string(body), email) {
+		t.Errorf("pages/1 without redaction = %d, lacks the e-mail", status)
+	}
 	status, _, pdf := get(t, path+"?format=pdf&redact=email")
 	if status != http.StatusOK {
 		t.Fatalf("redacted PDF = %d %s", status, pdf)

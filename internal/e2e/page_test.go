@@ -28,10 +28,13 @@ func TestPage_EachPageOfADoneDocumentAndNoOther(t *testing.T) {
 			t.Fatalf("page %d = %d %s", n, status, b)
 		}
 	}
-	for path, want := range map[string]int{"/pages/3": 404, "/pages/0": 400, "/pages/one": 400} {
+	for path, want := range map[string]int{"/pages/3": 404, "/pages/0": 400, "/pages/one": 400, "/pages/1?redact=nonsense": 400, "/pages/3?redact=email": 404} {
 		if status, b := doJSON(t, "GET", "/uploads/"+st.UploadID+path, nil); status != want || !strings.Contains(string(b), `"error"`) {
 			t.Fatalf("GET %s = %d %s, want %d", path, status, b, want)
 		}
+	}
+	if status, b := doJSON(t, "GET", "/uploads/"+st.UploadID+"/pages/2?redact=email,phone", nil); status != http.StatusOK || !strings.Contains(string(b), `"number":2`) {
+		t.Fatalf("redacted page 2 = %d %s", status, b)
 	}
 	// The pages are deleted right after the result is stored, so status
 	// may say done a moment before: wait for the invocation to end.

@@ -253,6 +253,9 @@ func (a *API) GetPage(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 	if err != nil || n < 1 || n > 1_000_000 || raw != strconv.Itoa(n) {
 		return a.fail(ctx, req, ocr.Errorf(ocr.EINVALID, "page %q is not a page number (1, 2, …)", truncateString(raw, 32))), nil
 	}
+	if v := req.QueryStringParameters["redact"]; v != "" {
+		return a.redactedPage(ctx, req, n, strings.Split(v, ","))
+	}
 	page, err := a.Status.Page(ctx, req.PathParameters["uploadId"], n)
 	if err != nil {
 		resp := a.fail(ctx, req, err)
@@ -262,6 +265,36 @@ func (a *API) GetPage(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 		return resp, nil
 	}
 	return jsonResponse(http.StatusOK, page), nil
+}
+
+// redactedPage answers page n with the entities of redactTypes masked.
+// Entities are found in the whole document, so a redacted page is had only
+// once the upload is done.
+func (a *API) redactedPage(ctx context.Context, req events.APIGatewayV2HTTPRequest, n int, redactTypes []string) (events.APIGatewayV2HTTPResponse, error) {
+	if err := redact.Check(redactTypes); err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	out, err := a.Status.Get(ctx, req.PathParameters["uploadId"])
+	if err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	switch out.Status {
+	case ocr.StatusDone:
+	case ocr.StatusFailed:
+		return a.fail(ctx, req, out.Error), nil
+	default:
+		resp := a.fail(ctx, req, ocr.Errorf(ocr.ENOTREADY, "the upload is %s; a redacted page is had once the whole document is read (entities are found in all of it)", out.Status))
+		resp.Headers["Retry-After"] = "2"
+		return resp, nil
+	}
+	res, err := redact.Result(out.Result, redactTypes)
+	if err != nil {
+		return a.fail(ctx, req, err), nil
+	}
+	if n > len(res.Pages) {
+		return a.fail(ctx, req, ocr.Errorf(ocr.ENOTFOUND, "the document has %d pages; there is no page %d", len(res.Pages), n)), nil
+	}
+	return jsonResponse(http.StatusOK, res.Pages[n-1]), nil
 }
 
 // GetInfo handles GET /info.
