@@ -205,3 +205,44 @@ func TestQuota_PagesAreCountedOnceAndADocumentPastTheLimitFails(t *testing.T) {
 		t.Fatalf("the refused document the next day = %s, want processed", out)
 	}
 }
+
+// A waiter of another owner is finished without "cached", failure or not:
+// its record would otherwise tell its caller someone else had the file.
+func TestOwner_AWaiterOfAnotherOwnerIsNotToldItWasCached(t *testing.T) {
+	e := newEnv(t)
+	e.proc.ShareAcrossOwners = true
+	e.engine.gate = make(chan struct{})
+	e.engine.err = ocr.Errorf(ocr.EOCRFAILED, "unreadable")
+	content := pngBytes(t, 60, 30, 77)
+	a1 := e.uploadAs(t, alice, content)
+	a2 := e.uploadAs(t, alice, content)
+	b1 := e.uploadAs(t, bob, content)
+	done := make(chan service.Outcome, 1)
+	go func() { out, _ := e.proc.Process(ctx, "uploads/"+a1); done <- out }()
+	// Once a1 holds the claim (its engine call waits at the gate), the
+	// others become its waiters.
+	key := ocr.Options{Languages: []string{"eng"}}.ResultKey(sha256Hex(content), "1")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if rec, err := e.store.Result(ctx, key); err == nil && rec.State == ocr.ResultProcessing && service.OwnerUpload(rec.Owner) == a1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a1 never claimed the content")
+		}
+	}
+	for _, id := range []string{a2, b1} {
+		if out, err := e.proc.Process(ctx, "uploads/"+id); err != nil || out != service.OutcomeWaiting {
+			t.Fatalf("%s = %s, %v; want waiting", id, out, err)
+		}
+	}
+	close(e.engine.gate)
+	if out := <-done; out != service.OutcomeFailed {
+		t.Fatalf("a1 = %s", out)
+	}
+	for id, want := range map[string]bool{a2: true, b1: false} {
+		u, err := e.store.Upload(ctx, id)
+		if err != nil || u.Status != ocr.StatusFailed || u.Cached != want {
+			t.Fatalf("waiter %s = %+v, %v; want failed, cached %v", id, u, err, want)
+		}
+	}
+}

@@ -461,10 +461,19 @@ func (p *Processor) finishAll(ctx context.Context, log *slog.Logger, rep *Report
 	outcome := p.finish(ctx, log, rep, id, rec, false)
 	for _, w := range waiters {
 		if w != id {
-			p.finish(ctx, log.With("waiter", w), nil, w, rec, true)
+			p.finish(ctx, log.With("waiter", w), nil, w, rec, p.sameOwner(ctx, w, rec))
 		}
 	}
 	return outcome
+}
+
+// sameOwner reports whether the waiting upload is of the owner the result
+// was read for, so that its record may say cached: across owners
+// (SHARE_RESULTS=all) that would tell its caller someone else had the file.
+// When the upload cannot be read, it says no.
+func (p *Processor) sameOwner(ctx context.Context, id string, rec *ocr.ResultRecord) bool {
+	u, err := p.Store.Upload(ctx, id)
+	return err == nil && u.Owner == rec.ReadFor
 }
 
 // finish moves an upload to the record's terminal state. Updating a waiter is
