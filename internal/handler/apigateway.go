@@ -132,13 +132,7 @@ func (a *API) GetUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if format == formatJSON {
 		return jsonResponse(http.StatusOK, out), nil
 	}
-	switch out.Status {
-	case ocr.StatusDone:
-	case ocr.StatusFailed:
-		return a.fail(ctx, req, out.Error), nil
-	default:
-		resp := a.fail(ctx, req, ocr.Errorf(ocr.ENOTREADY, "the upload is %s; poll its JSON status until it is done", out.Status))
-		resp.Headers["Retry-After"] = "2"
+	if resp, ok := a.unfinished(ctx, req, out, "poll its JSON status until it is done"); ok {
 		return resp, nil
 	}
 	switch format {
@@ -258,13 +252,21 @@ func (a *API) GetPage(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 	}
 	page, err := a.Status.Page(ctx, req.PathParameters["uploadId"], n)
 	if err != nil {
-		resp := a.fail(ctx, req, err)
-		if ocr.ErrorCode(err) == ocr.ENOTREADY {
-			resp.Headers["Retry-After"] = "2"
-		}
-		return resp, nil
+		return a.fail(ctx, req, err), nil
 	}
 	return jsonResponse(http.StatusOK, page), nil
+}
+
+// unfinished answers an upload that is not done: its failure, or not_ready
+// saying what to do (then); ok is false for a done upload.
+func (a *API) unfinished(ctx context.Context, req events.APIGatewayV2HTTPRequest, out *service.UploadStatus, then string) (events.APIGatewayV2HTTPResponse, bool) {
+	switch out.Status {
+	case ocr.StatusDone:
+		return events.APIGatewayV2HTTPResponse{}, false
+	case ocr.StatusFailed:
+		return a.fail(ctx, req, out.Error), true
+	}
+	return a.fail(ctx, req, ocr.Errorf(ocr.ENOTREADY, "the upload is %s; %s", out.Status, then)), true
 }
 
 // redactedPage answers page n with the entities of redactTypes masked.
@@ -278,13 +280,7 @@ func (a *API) redactedPage(ctx context.Context, req events.APIGatewayV2HTTPReque
 	if err != nil {
 		return a.fail(ctx, req, err), nil
 	}
-	switch out.Status {
-	case ocr.StatusDone:
-	case ocr.StatusFailed:
-		return a.fail(ctx, req, out.Error), nil
-	default:
-		resp := a.fail(ctx, req, ocr.Errorf(ocr.ENOTREADY, "the upload is %s; a redacted page is had once the whole document is read (entities are found in all of it)", out.Status))
-		resp.Headers["Retry-After"] = "2"
+	if resp, ok := a.unfinished(ctx, req, out, "a redacted page is had once the whole document is read (entities are found in all of it)"); ok {
 		return resp, nil
 	}
 	res, err := redact.Result(out.Result, redactTypes)
@@ -498,7 +494,12 @@ func (a *API) fail(ctx context.Context, req events.APIGatewayV2HTTPRequest, err 
 	} else {
 		log.InfoContext(ctx, "request refused", "reason", ocr.ErrorMessage(err))
 	}
-	return jsonResponse(status, ErrorBody{Error: ocr.Error{Code: code, Message: ocr.ErrorMessage(err)}})
+	resp := jsonResponse(status, ErrorBody{Error: ocr.Error{Code: code, Message: ocr.ErrorMessage(err)}})
+	if code == ocr.ENOTREADY {
+		// Not yet: when to ask again.
+		resp.Headers["Retry-After"] = "2"
+	}
+	return resp
 }
 
 func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
