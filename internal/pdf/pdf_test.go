@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -463,4 +464,69 @@ func FuzzParseInfo(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Pages read sixteen at a time come out exactly as each read alone.
+func TestTextLayer_PagesReadInBatchesAreThoseReadOneByOne(t *testing.T) {
+	requirePoppler(t)
+	var pages []testpdf.Page
+	for i := range 20 {
+		lines := []string{fmt.Sprintf("Page %d of the batch", i+1), "Total      12.50 EUR", "a (parenthesis) and \\ backslash"}
+		if i%7 == 3 {
+			lines = nil // a page without text: a scan, to the engine
+		}
+		pages = append(pages, testpdf.Page{Lines: lines})
+	}
+	d := open(t, testpdf.Pages("", pages...), 100)
+	for i, p := range pages {
+		got, err := d.TextLayer(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone, err := open(t, testpdf.Pages("", p), 10).TextLayer(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (got == nil) != (alone == nil) {
+			t.Fatalf("page %d: batched %v, alone %v", i+1, got, alone)
+		}
+		if got == nil {
+			continue
+		}
+		alone.Number = i + 1
+		if !reflect.DeepEqual(got, alone) {
+			t.Fatalf("page %d batched:\n%+v\nalone:\n%+v", i+1, got, alone)
+		}
+	}
+}
+
+// A batch holding a page over the limits is read again a page at a time:
+// that page is refused as it would be alone, and the others are read.
+func TestTextLayer_APageOverTheLimitsInABatchIsRefusedAloneAndTheOthersRead(t *testing.T) {
+	requirePoppler(t)
+	defer func(l sandbox.Limits) { textLimits = l }(textLimits)
+	textLimits = sandbox.Limits{Output: 1 << 20}
+	var c bytes.Buffer
+	c.WriteString("BT /F1 1 Tf\n")
+	for y := range 300 {
+		fmt.Fprintf(&c, "1 0 0 1 10 %d Tm\n%s\n", 780-y*2, strings.Repeat("(w) Tj 1.5 0 Td ", 380))
+	}
+	c.WriteString("ET")
+	plain := testpdf.Stream("", []byte("BT /F1 12 Tf 72 720 Td (an ordinary page) Tj ET"))
+	page := func(contents int) string {
+		return fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", contents)
+	}
+	doc := testpdf.Objects(
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [4 0 R 5 0 R 6 0 R] /Count 3 >>",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+		page(7), page(8), page(7),
+		plain, testpdf.Stream("", c.Bytes()))
+	d := open(t, doc, 10)
+	for i, want := range []string{"", ocr.ETOOCOMPLEX, ""} {
+		p, err := d.TextLayer(ctx, i)
+		if ocr.ErrorCode(err) != want || (want == "" && (p == nil || p.Text != "an ordinary page")) {
+			t.Fatalf("page %d = %+v, %v; want %q", i+1, p, err, want)
+		}
+	}
 }
