@@ -12,7 +12,9 @@ package alto
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -38,6 +40,14 @@ func Render(r *ocr.Result) []byte {
 // Write writes the result to w as an ALTO v4 document, flushing after each
 // page. It returns the first error w returns.
 func Write(w io.Writer, r *ocr.Result) error {
+	return WritePages(context.Background(), w, r.Engine, ocr.ResultPages(r))
+}
+
+// WritePages writes the pages to w as an ALTO v4 document made by engine,
+// reading them one at a time from the first and flushing after each. It
+// returns the first error pages or w returns, a page's wrapped with its
+// number.
+func WritePages(ctx context.Context, w io.Writer, engine ocr.EngineInfo, pages ocr.PageReader) error {
 	b := bufio.NewWriter(w)
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
 <alto xmlns="` + Namespace + `" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="` + SchemaLocation + `">
@@ -48,9 +58,9 @@ func Write(w io.Writer, r *ocr.Result) error {
 			<ocrProcessingStep>
 				<processingSoftware>
 					<softwareName>`)
-	escape(b, r.Engine.Name)
+	escape(b, engine.Name)
 	b.WriteString("</softwareName>\n\t\t\t\t\t<softwareVersion>")
-	escape(b, r.Engine.Version)
+	escape(b, engine.Version)
 	b.WriteString(`</softwareVersion>
 				</processingSoftware>
 			</ocrProcessingStep>
@@ -58,8 +68,12 @@ func Write(w io.Writer, r *ocr.Result) error {
 	</Description>
 	<Layout>
 `)
-	for i := range r.Pages {
-		writePage(b, &r.Pages[i])
+	for n := 1; n <= pages.Pages(); n++ {
+		p, err := pages.Page(ctx, n)
+		if err != nil {
+			return fmt.Errorf("page %d: %w", n, err)
+		}
+		writePage(b, p)
 		if err := b.Flush(); err != nil {
 			return err
 		}
