@@ -28,5 +28,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
 }

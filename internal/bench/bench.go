@@ -61,6 +61,7 @@ var Plan = []Run{
 	{Name: "memory", Bench: "^BenchmarkMemory$", Benchtime: "1x", Threads: "1"},
 	{Name: "searchpdf", Pkg: "internal/searchpdf", Bench: "^(BenchmarkSearchablePDF|BenchmarkSearchablePDFMemory)$", Benchtime: "5x", Threads: "1"},
 	{Name: "engines", Bench: "^BenchmarkEngines$", Benchtime: "3x", CPUs: 2, Threads: "1"},
+	{Name: "fanout", Bench: "^BenchmarkFanOut$", Benchtime: "1x", CPUs: 2, Threads: "1"},
 	{Name: "threads-1cpu-limit1", Bench: "^BenchmarkEngine$", Benchtime: "2x", CPUs: 1, Threads: "1"},
 	{Name: "threads-1cpu-default", Bench: "^BenchmarkEngine$", Benchtime: "1x", CPUs: 1},
 	{Name: "threads-2cpu-limit1", Bench: "^BenchmarkEngine$", Benchtime: "2x", CPUs: 2, Threads: "1"},

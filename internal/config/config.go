@@ -50,7 +50,7 @@ type Quotas struct {
 type Upload struct {
 	Common
 	Languages     []string      // OCR_LANGUAGES, default "eng": the languages the process function has installed
-	MaxBytes      int64         // MAX_UPLOAD_BYTES, default 20 MiB
+	MaxBytes      int64         // MAX_UPLOAD_BYTES, default 500 MiB
 	PresignExpiry time.Duration // PRESIGN_EXPIRY, default 10m
 	UploadTTL     time.Duration // UPLOAD_TTL, default 24h
 	Auth          Auth
@@ -61,9 +61,9 @@ type Upload struct {
 type Process struct {
 	Common
 	TessdataPrefix string        // TESSDATA_PREFIX, default "/opt/share/tessdata" (the layer's)
-	MaxBytes       int64         // MAX_UPLOAD_BYTES, default 20 MiB
+	MaxBytes       int64         // MAX_UPLOAD_BYTES, default 500 MiB
 	MaxPixels      int64         // MAX_PIXELS, default 60,000,000 per page
-	MaxPages       int           // MAX_PAGES, default 100 per document
+	MaxPages       int           // MAX_PAGES, default 3,000 per document
 	ResultTTL      time.Duration // from RESULT_TTL: a result record's lifetime, ResultTTLDays less one day
 	ClaimLease     time.Duration // CLAIM_LEASE, default 30s: renewed while OCR runs; a dead worker's claim lapses after it
 	InlineResult   int           // INLINE_RESULT_BYTES, default 300,000: larger results go to S3 (items max 400 KB)
@@ -86,7 +86,25 @@ type Process struct {
 	// owner's uploads; "all" reuses them across owners.
 	ShareAcrossOwners bool
 	Quotas            Quotas // pages are counted here
+	// FAN_OUT_PAGES, default 20: a document with more pages is read in
+	// ranges, each by an invocation of its own; "off" never.
+	FanOutPages int
+	// RANGE_PAGES, default 10: pages per range (more for a document that
+	// would otherwise have over service.MaxRanges ranges).
+	RangePages int
+	// RANGES_IN_FLIGHT, default 4: ranges of one document read at once;
+	// "all" for every one.
+	RangesInFlight int
+	// AWS_LAMBDA_FUNCTION_NAME, set by Lambda (and the local runtime): the
+	// function a fanned-out document's ranges are queued to, itself. Empty
+	// outside Lambda, where documents are read whole.
+	FunctionName string
 }
+
+// FanOutHold is how long a fanned-out document's claim is held while its
+// ranges are read: Lambda keeps a queued event up to 6 hours
+// (MaximumEventAgeInSeconds), and an invocation runs up to 15 minutes.
+const FanOutHold = 6*time.Hour + 15*time.Minute
 
 // Status configures the status function.
 type Status struct {
@@ -135,6 +153,10 @@ const (
 	EnvStuckAfter     = "STUCK_AFTER"
 	EnvEventBus       = "EVENT_BUS_NAME"
 	EnvEngines        = "ENGINES"
+	EnvFanOutPages    = "FAN_OUT_PAGES"
+	EnvRangePages     = "RANGE_PAGES"
+	EnvRangesInFlight = "RANGES_IN_FLIGHT"
+	EnvFunctionName   = "AWS_LAMBDA_FUNCTION_NAME"
 	EnvAuthIssuer     = "AUTH_ISSUER"
 	EnvAuthAudience   = "AUTH_AUDIENCE"
 	EnvShareResults   = "SHARE_RESULTS"
@@ -340,9 +362,9 @@ func (r *reader) common() Common {
 
 // Defaults shared by more than one function.
 const (
-	DefaultMaxBytes      = 20 << 20         // upload size limit, 20 MiB
+	DefaultMaxBytes      = 500 << 20        // upload size limit, 500 MiB
 	DefaultMaxPixels     = 60_000_000       // per page, checked from the header
-	DefaultMaxPages      = 100              // per document
+	DefaultMaxPages      = 3000             // per document
 	DefaultPresignExpiry = 10 * time.Minute // how long a presigned POST works
 )
 
@@ -376,6 +398,14 @@ func LoadProcess(get Getenv) (Process, error) {
 		PageBudget:     r.duration(EnvPageBudget, 10*time.Second),
 		EventBusName:   r.str(EnvEventBus, ""),
 		Engines:        r.engines(),
+		RangePages:     int(r.int64(EnvRangePages, 10)),
+		FunctionName:   r.str(EnvFunctionName, ""),
+	}
+	if v := r.str(EnvFanOutPages, ""); v != "off" {
+		c.FanOutPages = int(r.int64(EnvFanOutPages, 20))
+	}
+	if v := r.str(EnvRangesInFlight, ""); v != "all" {
+		c.RangesInFlight = int(r.int64(EnvRangesInFlight, 4))
 	}
 	c.ShareAcrossOwners = r.shareResults()
 	c.Quotas.Pages = r.limit(EnvQuotaPages)

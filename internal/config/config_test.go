@@ -14,7 +14,7 @@ func TestLoadProcess_Defaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.UploadPrefix != "uploads/" || c.ResultPrefix != "results/" || c.MaxBytes != 20<<20 ||
+	if c.UploadPrefix != "uploads/" || c.ResultPrefix != "results/" || c.MaxBytes != 500<<20 || c.MaxPages != 3000 || c.FanOutPages != 20 || c.RangePages != 10 || c.RangesInFlight != 4 ||
 		c.MaxPixels != 60_000_000 || c.ResultTTLDays != 30 || c.ResultTTL != 29*24*time.Hour || c.TessdataPrefix != "/opt/share/tessdata" ||
 		c.KeepUploads || c.LogHashKey != "" {
 		t.Fatalf("defaults: %+v", c)
@@ -178,5 +178,15 @@ func TestLoadStatus_PageAPIOriginsAreOriginsOnly(t *testing.T) {
 		if _, err := load(v); err == nil || !strings.Contains(err.Error(), EnvPageAPIOrigins) || !strings.Contains(err.Error(), strconv.Quote(bad)) {
 			t.Errorf("%s=%q: err %v, want one naming the variable and the entry", EnvPageAPIOrigins, v, err)
 		}
+	}
+}
+
+func TestLoadProcess_FanOutCanBeTurnedOffAndUncapped(t *testing.T) {
+	c, err := LoadProcess(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvFanOutPages: "off", EnvRangesInFlight: "all", EnvRangePages: "30"}))
+	if err != nil || c.FanOutPages != 0 || c.RangesInFlight != 0 || c.RangePages != 30 {
+		t.Fatalf("off/all = %+v, %v", c, err)
+	}
+	if _, err := LoadProcess(env(map[string]string{EnvTable: "t", EnvBucket: "b", EnvFanOutPages: "never"})); err == nil || !strings.Contains(err.Error(), EnvFanOutPages) {
+		t.Fatalf("FAN_OUT_PAGES=never: %v", err)
 	}
 }

@@ -133,6 +133,7 @@ type resultItem struct {
 	Pinned     bool            `dynamodbav:"pinned,omitempty"`
 	Released   bool            `dynamodbav:"released,omitempty"` // lease ended by ReleaseClaim, not by a death
 	ReadFor    string          `dynamodbav:"readFor,omitempty"`
+	Paged      bool            `dynamodbav:"paged,omitempty"`
 }
 
 // The codec reads the json tag key as well as dynamodbav, so the domain types
@@ -362,7 +363,7 @@ func newResultItem(rec *ocr.ResultRecord) resultItem {
 		PK: resultPrefix + rec.Key, Kind: "result", Key: rec.Key, State: rec.State, Owner: rec.Owner,
 		LeaseUntil: epochMillis(rec.LeaseUntil), Document: rec.Document, Result: rec.Result,
 		ObjectKey: rec.ObjectKey, CreatedAt: rec.CreatedAt.UTC(), UpdatedAt: rec.UpdatedAt.UTC(),
-		ExpiresAt: epochSeconds(rec.ExpiresAt), Takeovers: rec.Takeovers, ReadFor: rec.ReadFor,
+		ExpiresAt: epochSeconds(rec.ExpiresAt), Takeovers: rec.Takeovers, ReadFor: rec.ReadFor, Paged: rec.Paged,
 	}
 	if rec.Error != nil {
 		it.Error = &ocr.Error{Code: rec.Error.Code, Message: rec.Error.Message}
@@ -375,7 +376,7 @@ func (it *resultItem) record() *ocr.ResultRecord {
 		Key: it.Key, State: it.State, Owner: it.Owner, LeaseUntil: fromEpochMillis(it.LeaseUntil),
 		Document: it.Document, Result: it.Result, ObjectKey: it.ObjectKey, Error: it.Error,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, ExpiresAt: fromEpochSeconds(it.ExpiresAt),
-		Takeovers: it.Takeovers, ReadFor: it.ReadFor,
+		Takeovers: it.Takeovers, ReadFor: it.ReadFor, Paged: it.Paged,
 	}
 }
 
@@ -533,7 +534,7 @@ func (s *Store) AddWaiter(ctx context.Context, k, uploadID string) (bool, error)
 // which CompleteResult sets or removes; refs and pinned are not among them.
 var resultAttributes = []string{
 	"kind", "key", "state", "owner", "leaseUntil", "document", "result", "objectKey", "error",
-	"createdAt", "updatedAt", TTLAttribute, "takeovers", "released", "readFor",
+	"createdAt", "updatedAt", TTLAttribute, "takeovers", "released", "readFor", "paged",
 }
 
 // CompleteResult implements ocr.Store with one conditional UpdateItem that

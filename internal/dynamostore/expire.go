@@ -18,16 +18,19 @@ import (
 // treat the record as absent and ClaimResult may replace it, as they do
 // with any expired item, before DynamoDB's TTL deletes it.
 func (s *Store) ExpireResult(ctx context.Context, k, objectKey string) error {
-	now := num(s.now().Unix())
+	values := map[string]types.AttributeValue{":now": num(s.now().Unix()), ":done": str(string(ocr.ResultDone))}
+	// A paged result kept inline has no object: its pages are what went.
+	object := "attribute_not_exists(objectKey)"
+	if objectKey != "" {
+		object, values[":object"] = "objectKey = :object", str(objectKey)
+	}
 	_, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                &s.table,
-		Key:                      key(resultPrefix + k),
-		UpdateExpression:         aws.String("SET expiresAt = :now"),
-		ConditionExpression:      aws.String(condExists + " AND " + condLive + " AND #state = :done AND objectKey = :object"),
-		ExpressionAttributeNames: map[string]string{"#state": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": now, ":done": str(string(ocr.ResultDone)), ":object": str(objectKey),
-		},
+		TableName:                 &s.table,
+		Key:                       key(resultPrefix + k),
+		UpdateExpression:          aws.String("SET expiresAt = :now"),
+		ConditionExpression:       aws.String(condExists + " AND " + condLive + " AND #state = :done AND " + object),
+		ExpressionAttributeNames:  map[string]string{"#state": "state"},
+		ExpressionAttributeValues: values,
 	})
 	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("dynamodb: expire result %s: %w", k, err)

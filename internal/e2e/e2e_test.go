@@ -341,7 +341,7 @@ func TestAPI_ErrorsAreJSONWithCodes(t *testing.T) {
 		{"unknown field", http.MethodPost, "/uploads", `{"filename":"a.png","contentType":"image/png","size":1,"colour":"red"}`, 400, ocr.EINVALID},
 		{"oversized body", http.MethodPost, "/uploads", `{"filename":"` + strings.Repeat("a", 20000) + `"}`, 413, ocr.EBODYTOOLARGE},
 		{"unsupported type", http.MethodPost, "/uploads", service.CreateUploadRequest{Filename: "a.zip", ContentType: "application/zip", Size: 10}, 415, ocr.EUNSUPPORTED},
-		{"too large", http.MethodPost, "/uploads", service.CreateUploadRequest{Filename: "a.png", ContentType: "image/png", Size: 21 << 20}, 413, ocr.ETOOLARGE},
+		{"too large", http.MethodPost, "/uploads", service.CreateUploadRequest{Filename: "a.png", ContentType: "image/png", Size: 500<<20 + 1}, 413, ocr.ETOOLARGE},
 		{"language not installed", http.MethodPost, "/uploads", service.CreateUploadRequest{Filename: "a.png", ContentType: "image/png", Size: 10, Languages: []string{"xyz"}}, 400, ocr.ELANGUAGE},
 		{"unknown upload", http.MethodGet, "/uploads/" + unknown, nil, 404, ocr.ENOTFOUND},
 		{"malformed upload id", http.MethodGet, "/uploads/not-an-id", nil, 400, ocr.EBADID},
@@ -371,7 +371,7 @@ func TestAPI_InfoListsEngineLanguagesAndLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	if info.Engine.Name != "tesseract" || info.Engine.Version == "" || !slices.Contains(info.Languages, "eng") ||
-		info.Limits.MaxUploadBytes != 20<<20 || info.Limits.MaxPixelsPerPage != 60_000_000 || info.Limits.PresignExpirySeconds != 600 ||
+		info.Limits.MaxUploadBytes != 500<<20 || info.Limits.MaxPages != 3000 || info.Limits.MaxPixelsPerPage != 60_000_000 || info.Limits.PresignExpirySeconds != 600 ||
 		!slices.Contains(info.ContentTypes, "image/png") {
 		t.Fatalf("info = %+v", info)
 	}

@@ -43,19 +43,7 @@ func TestFaults_DynamoDBRestartMidBatchLosesNothing(t *testing.T) {
 		}
 		mustPost(t, up, pages[i])
 	}
-	for stack.Lambda.Stats(processFunction).Failures == before.Failures {
-		if ctx.Err() != nil {
-			t.Fatal("no invocation failed within a minute of DynamoDB stopping")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	release, err := stack.Lambda.Hold(processFunction)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = stack.StartDynamo(ctx)
-	release()
-	if err != nil {
+	if err := stack.RecoverDynamo(ctx, processFunction, before.Failures); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string

@@ -69,8 +69,11 @@ func TestPDF_CorruptFailsWithCode(t *testing.T) {
 }
 
 // TestPDF_ResultOverTheItemLimitIsStoredInS3 reads a document whose text
-// alone is over DynamoDB's 400 KB item limit: the result goes to the bucket
-// under results/, and status returns it whole, the same way.
+// alone is over DynamoDB's 400 KB item limit: with 100 pages it is read in
+// ranges, its pages go to the bucket under results/ ten to an object, and
+// status returns it whole, the same way. (A result of one invocation over
+// the limit goes to one object: internal/service's
+// TestProcess_LargeResultIsStoredAsObject.)
 func TestPDF_ResultOverTheItemLimitIsStoredInS3(t *testing.T) {
 	var pages [][]string
 	sentence := "The quick brown fox jumps over the lazy dog while the committee reviews invoice 4411 again."
@@ -96,7 +99,12 @@ func TestPDF_ResultOverTheItemLimitIsStoredInS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Contents) != 1 {
-		t.Fatalf("%d result objects for this document under results/, want 1", len(out.Contents))
+	if len(out.Contents) != 10 {
+		t.Fatalf("%d result objects for this document under results/, want 10 (100 pages, 10 a chunk)", len(out.Contents))
+	}
+	for _, o := range out.Contents {
+		if !strings.Contains(aws.ToString(o.Key), "/chunks/") {
+			t.Fatalf("result object %s is not a chunk of pages", aws.ToString(o.Key))
+		}
 	}
 }

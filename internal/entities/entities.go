@@ -319,3 +319,8 @@ func documentType(es []ocr.Entity) string {
 	}
 	return ""
 }
+
+// DocumentType guesses a document's type from the entities found on all
+// its pages, as Extract does: for a document whose pages are extracted one
+// at a time (read in ranges), with their entities put together.
+func DocumentType(found []ocr.Entity) string { return documentType(found) }

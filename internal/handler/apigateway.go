@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/hocr"
 	"github.com/s3ocr/s3ocr/internal/ocr"
 	"github.com/s3ocr/s3ocr/internal/redact"
+	"github.com/s3ocr/s3ocr/internal/render"
 	"github.com/s3ocr/s3ocr/internal/searchpdf"
 	"github.com/s3ocr/s3ocr/internal/service"
 )
@@ -53,6 +56,9 @@ type API struct {
 // returns a short-lived URL for it.
 type LargeResponses interface {
 	Keep(ctx context.Context, contentType string, body []byte) (url string, err error)
+	// KeepFile keeps a rendering written to a file, size bytes from its
+	// start, without reading it into memory.
+	KeepFile(ctx context.Context, contentType string, f *os.File, size int64) (url string, err error)
 }
 
 // MaxResponseBytes is Lambda's limit on a synchronous response, which for
@@ -118,6 +124,9 @@ func (a *API) GetUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if err != nil {
 		return a.fail(ctx, req, err), nil
 	}
+	if out.Pages != nil {
+		return a.paged(ctx, req, format, out, redactTypes), nil
+	}
 	if out.Result != nil && len(redactTypes) > 0 {
 		original := out.Result
 		if out.Result, err = redact.Result(original, redactTypes); err != nil {
@@ -150,37 +159,169 @@ func (a *API) GetUpload(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	return resp, nil
 }
 
+// paged answers a done upload whose result keeps its pages apart (a
+// document read in ranges, up to thousands of pages) in any format, written
+// one page at a time to a temporary file, never whole in memory (answer).
+func (a *API) paged(ctx context.Context, req events.APIGatewayV2HTTPRequest, format string, out *service.UploadStatus, redactTypes []string) events.APIGatewayV2HTTPResponse {
+	if format == formatPDF {
+		resp, _ := a.searchablePDF(ctx, req, out, redactTypes)
+		return resp
+	}
+	doc := render.Doc{Result: out.Result, Pages: out.Pages}
+	if len(redactTypes) > 0 {
+		var err error
+		if doc, err = render.Redacted(doc, redactTypes); err != nil {
+			return a.fail(ctx, req, err)
+		}
+	}
+	contentType := "application/json"
+	switch format {
+	case formatText:
+		contentType = "text/plain; charset=utf-8"
+	case formatALTO:
+		contentType = "application/xml; charset=utf-8"
+	case formatHOCR:
+		contentType = "text/html; charset=utf-8"
+	}
+	headers := map[string]string{"Content-Type": contentType}
+	if format == formatHOCR {
+		headers["Content-Security-Policy"] = "sandbox" // as GetUpload's hOCR
+	}
+	return a.answer(ctx, req, headers, false, func(w io.Writer) error {
+		switch format {
+		case formatText:
+			return render.Text(ctx, w, doc)
+		case formatALTO:
+			return render.ALTO(ctx, w, doc)
+		case formatHOCR:
+			return render.HOCR(ctx, w, doc)
+		}
+		return writeStatusJSON(ctx, w, out, doc)
+	})
+}
+
+// answer writes a rendering to a temporary file and answers it: inline
+// when it fits a Lambda response whatever its escaping (as fit judges),
+// base64 when binary; else kept in S3 and redirected to as fit does, the
+// file sent as it is read. headers go with the inline answer.
+func (a *API) answer(ctx context.Context, req events.APIGatewayV2HTTPRequest, headers map[string]string, binary bool, write func(io.Writer) error) events.APIGatewayV2HTTPResponse {
+	f, err := os.CreateTemp("", "s3ocr-answer-")
+	if err != nil {
+		return a.fail(ctx, req, err)
+	}
+	defer f.Close()
+	_ = os.Remove(f.Name()) // unlinked: gone with the descriptor however this ends
+	if err := write(f); err != nil {
+		return a.fail(ctx, req, err)
+	}
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return a.fail(ctx, req, err)
+	}
+	inline := size < MaxResponseBytes/3
+	if binary {
+		inline = size/3*4 < MaxResponseBytes-64<<10
+	}
+	if inline {
+		body := make([]byte, size)
+		if _, err := f.ReadAt(body, 0); err != nil {
+			return a.fail(ctx, req, err)
+		}
+		resp := textResponse(headers["Content-Type"], body)
+		if binary {
+			resp.Body, resp.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		}
+		maps.Copy(resp.Headers, headers)
+		return resp
+	}
+	if a.Large == nil {
+		return a.fail(ctx, req, fmt.Errorf("a response of %d bytes is over Lambda's limit and no store for large responses is set", size))
+	}
+	url, err := a.Large.KeepFile(ctx, headers["Content-Type"], f, size)
+	if err != nil {
+		return a.fail(ctx, req, fmt.Errorf("keep a large response: %w", err))
+	}
+	a.Log.InfoContext(ctx, "response kept in S3; client redirected", "route", req.RouteKey, "bytes", size)
+	resp := jsonResponse(http.StatusSeeOther, map[string]string{"location": url})
+	resp.Headers["Location"] = url
+	return resp
+}
+
+// writeStatusJSON writes the upload's JSON status with its result read one
+// page at a time: the status without its result, then the result as
+// render.ResultJSON writes it. The splice is by hand (a trailing "}"
+// replaced), because encoding/json cannot stream one field of a struct.
+func writeStatusJSON(ctx context.Context, w io.Writer, out *service.UploadStatus, doc render.Doc) error {
+	head := *out
+	head.Result = nil
+	b, err := json.Marshal(&head)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(append(b[:len(b)-1], `,"result":`...)); err != nil {
+		return err
+	}
+	if err := render.ResultJSON(ctx, w, doc); err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "}")
+	return err
+}
+
 // searchablePDF answers the upload's original pages with an invisible text
-// layer, redacted when asked.
+// layer, redacted when asked, written to a temporary file page by page
+// (answer): the original is spooled, and a result read in ranges is read
+// a page at a time.
 func (a *API) searchablePDF(ctx context.Context, req events.APIGatewayV2HTTPRequest, out *service.UploadStatus, redactTypes []string) (events.APIGatewayV2HTTPResponse, error) {
 	original, err := a.Status.Original(ctx, out.UploadID)
 	if err != nil {
 		return a.fail(ctx, req, err), nil
 	}
-	var buf bytes.Buffer
+	defer original.Close()
+	pages := out.Pages
 	opts := searchpdf.Options{}
-	if len(redactTypes) > 0 {
-		opts.Redact = redact.WordBoxes(out.Result, redactTypes)
-	}
-	if err := searchpdf.Write(ctx, &buf, original, out.Document.ContentType, out.Result, opts); err != nil {
-		return a.fail(ctx, req, err), nil
+	switch {
+	case pages == nil:
+		pages = ocr.ResultPages(out.Result)
+		if len(redactTypes) > 0 {
+			opts.Redact = redact.WordBoxes(out.Result, redactTypes)
+		}
+	case len(redactTypes) > 0:
+		if opts.Redact, err = pagedWordBoxes(ctx, out, redactTypes); err != nil {
+			return a.fail(ctx, req, err), nil
+		}
 	}
 	name := strings.TrimSuffix(out.Filename, ".pdf")
 	if name == "" {
 		name = out.UploadID
 	}
-	resp := events.APIGatewayV2HTTPResponse{
-		StatusCode: http.StatusOK,
-		Headers: map[string]string{
-			"Content-Type":           "application/pdf",
-			"Content-Disposition":    mime.FormatMediaType("attachment", map[string]string{"filename": name + ".pdf"}),
-			"Cache-Control":          "no-store",
-			"X-Content-Type-Options": "nosniff",
-		},
-		Body:            base64.StdEncoding.EncodeToString(buf.Bytes()),
-		IsBase64Encoded: true,
+	headers := map[string]string{
+		"Content-Type":        "application/pdf",
+		"Content-Disposition": mime.FormatMediaType("attachment", map[string]string{"filename": name + ".pdf"}),
 	}
-	return resp, nil
+	return a.answer(ctx, req, headers, true, func(w io.Writer) error {
+		return searchpdf.WritePages(ctx, w, original.Data, out.Document.ContentType, pages, opts)
+	}), nil
+}
+
+// pagedWordBoxes is redact.WordBoxes for a result read in ranges: each
+// page's boxes from that page and its entities, one page at a time.
+func pagedWordBoxes(ctx context.Context, out *service.UploadStatus, types []string) (map[int][]ocr.BBox, error) {
+	boxes := map[int][]ocr.BBox{}
+	for n := 1; n <= out.Pages.Pages(); n++ {
+		page, err := out.Pages.Page(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		one := &ocr.Result{Text: page.Text, Pages: []ocr.Page{*page}}
+		for _, e := range out.Result.Entities {
+			if e.Page == n {
+				one.Entities = append(one.Entities, e)
+			}
+		}
+		maps.Copy(boxes, redact.WordBoxes(one, types))
+	}
+	return boxes, nil
 }
 
 const (
@@ -282,6 +423,20 @@ func (a *API) redactedPage(ctx context.Context, req events.APIGatewayV2HTTPReque
 	}
 	if resp, ok := a.unfinished(ctx, req, out, "a redacted page is had once the whole document is read (entities are found in all of it)"); ok {
 		return resp, nil
+	}
+	if out.Pages != nil {
+		doc, err := render.Redacted(render.Doc{Result: out.Result, Pages: out.Pages}, redactTypes)
+		if err != nil {
+			return a.fail(ctx, req, err), nil
+		}
+		if n > doc.Pages.Pages() {
+			return a.fail(ctx, req, ocr.Errorf(ocr.ENOTFOUND, "the document has %d pages; there is no page %d", doc.Pages.Pages(), n)), nil
+		}
+		page, err := doc.Pages.Page(ctx, n)
+		if err != nil {
+			return a.fail(ctx, req, err), nil
+		}
+		return jsonResponse(http.StatusOK, page), nil
 	}
 	res, err := redact.Result(out.Result, redactTypes)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -293,6 +294,14 @@ type keptResponses struct {
 func (k *keptResponses) Keep(_ context.Context, contentType string, body []byte) (string, error) {
 	k.contentType, k.body = contentType, body
 	return "https://bucket.example/responses/abc?X-Amz-Signature=x", nil
+}
+
+func (k *keptResponses) KeepFile(ctx context.Context, contentType string, f *os.File, size int64) (string, error) {
+	body, err := io.ReadAll(io.NewSectionReader(f, 0, size))
+	if err != nil {
+		return "", err
+	}
+	return k.Keep(ctx, contentType, body)
 }
 
 func TestRoute_AnswerOverLambdasLimitIsRedirectedToACopy(t *testing.T) {

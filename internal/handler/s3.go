@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/s3ocr/s3ocr/internal/rangequeue"
 	"github.com/s3ocr/s3ocr/internal/service"
 )
 
@@ -24,6 +26,32 @@ type S3 struct {
 	// container instead of giving it more work. Lambda then retries the
 	// event, which finds the upload finished.
 	Exit func()
+}
+
+// Invoke handles the process function's events: S3 notifications
+// (Handle), and the ranges of a fanned-out document it queued itself.
+func (h *S3) Invoke(ctx context.Context, payload json.RawMessage) error {
+	var ev struct {
+		rangequeue.Event
+		Records []events.S3EventRecord `json:"Records"`
+	}
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		// Not an event this function is sent: a retry would fail alike.
+		h.Log.ErrorContext(ctx, "undecodable event; ignored", "err", err, "bytes", len(payload))
+		return nil
+	}
+	if ev.Range == nil {
+		return h.Handle(ctx, events.S3Event{Records: ev.Records})
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		ctx = service.WithRequestID(ctx, lc.AwsRequestID)
+	}
+	_, err := h.Processor.ReadRange(ctx, ev.Range)
+	if h.Processor.Abandoned() && h.Exit != nil {
+		h.Log.ErrorContext(ctx, "a page was given up on while the engine still reads it; ending this container")
+		h.Exit()
+	}
+	return err
 }
 
 // Handle processes every record of the event. It returns an error only when

@@ -427,6 +427,28 @@ func (s *Stack) StartDynamo(ctx context.Context) error {
 	return nil
 }
 
+// RecoverDynamo ends an outage StopDynamo began, once an invocation of the
+// function has failed for it (its failures past failuresBefore,
+// Lambda.Stats): DynamoDB is started again while the function's queued
+// events are held, so that their retries find it up however long the
+// restart takes on a loaded machine (timing the outage instead, a fixed
+// 8 s, once outlasted all three attempts of an event). Fault tests use it;
+// it needs PersistDynamo.
+func (s *Stack) RecoverDynamo(ctx context.Context, function string, failuresBefore int) error {
+	for s.Lambda.Stats(function).Failures <= failuresBefore {
+		if ctx.Err() != nil {
+			return fmt.Errorf("no invocation of %s failed while DynamoDB was down: %w", function, ctx.Err())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	release, err := s.Lambda.Hold(function)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.StartDynamo(ctx)
+}
+
 // OCRRuns returns how many documents the process function has read, from
 // its log lines ("object processed" with outcome processed), as one would
 // count them in CloudWatch Logs. Lines of invocations still running may be

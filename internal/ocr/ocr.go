@@ -202,7 +202,12 @@ type ResultRecord struct {
 	// ReadFor is the owner (Upload.Owner) of the upload whose reading made
 	// the result. Another owner's upload that reuses it (SHARE_RESULTS=all)
 	// is not told it was cached, which would say someone else had the file.
-	ReadFor   string
+	ReadFor string
+	// Paged says the result's pages are kept apart, one object each
+	// (PageStore, under the result's key), and Result holds the rest: a
+	// document read in ranges (fan-out) is never one object or item, so
+	// no function holds its thousands of pages at once.
+	Paged     bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	ExpiresAt time.Time // TTL; a record past it does not exist

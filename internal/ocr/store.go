@@ -209,9 +209,30 @@ type PageStore interface {
 	// PutPage keeps a finished page (page.Number from 1) of the result
 	// with the key.
 	PutPage(ctx context.Context, key string, page *Page) error
-	// Page returns page n of the result with the key, or nil when it is
-	// not kept (not read yet, or deleted once the result was stored).
+	// Page returns page n of the result with the key, kept by PutPage or
+	// in a chunk, or nil when it is not kept (not read yet, or deleted once
+	// the result was stored).
 	Page(ctx context.Context, key string, n int) (*Page, error)
 	// DeletePages deletes pages 1 to n of the result with the key.
 	DeletePages(ctx context.Context, key string, n int) error
+
+	// PutChunk keeps chunk j of the result with the key: its pages,
+	// numbered j*PageChunk+1 on, PageChunk of them but for the last chunk
+	// of a document. A document read in ranges keeps its pages so, as its
+	// result: a request per ten pages rather than per page.
+	PutChunk(ctx context.Context, key string, j int, pages []*Page) error
+	// Chunk returns chunk j of the result with the key, or nil when it is
+	// not kept.
+	Chunk(ctx context.Context, key string, j int) ([]*Page, error)
+}
+
+// PageChunk is how many pages a chunk of a paged result holds (PutChunk).
+const PageChunk = 10
+
+// ProgressCounter counts an upload's pages as they are read by invocations
+// that each know only their own (the ranges of a fanned-out document).
+type ProgressCounter interface {
+	// AddPagesDone adds n to the progress of an upload that is processing
+	// and has a progress. It changes nothing otherwise, without an error.
+	AddPagesDone(ctx context.Context, uploadID string, n int) error
 }

@@ -1,6 +1,7 @@
 // Package redrive sends the events Lambda gave up on back to their
 // function. The process function's on-failure destination is an SQS queue
-// of Lambda destination records (the original S3 event in requestPayload);
+// of Lambda destination records (the original event, an S3 notification or
+// a range of a long document, in requestPayload);
 // once the cause is fixed (a dependency back, a bug deployed away), each
 // record's event is invoked again asynchronously, with Lambda's retries,
 // and its message deleted only after Lambda accepted it. An event that is

@@ -47,7 +47,7 @@ type Renewer interface {
 // Expirer is implemented by record stores that can end a record at once.
 type Expirer interface {
 	// ExpireResult makes the live, done record with the key whose result
-	// is kept in objectKey expire now: it reads as absent, and the next
+	// is kept in objectKey (or, "", whose pages are kept apart) expire now: it reads as absent, and the next
 	// ClaimResult takes it. It does nothing when there is no such record.
 	ExpireResult(ctx context.Context, key, objectKey string) error
 }
@@ -58,12 +58,18 @@ type Expirer interface {
 // Looking for the object is one HeadObject for each reuse of a large result.
 func (s *Store) ClaimResult(ctx context.Context, rec *ocr.ResultRecord, now time.Time) (bool, *ocr.ResultRecord, error) {
 	won, cur, err := s.Store.ClaimResult(ctx, rec, now)
-	if err != nil || won || cur == nil || cur.State != ocr.ResultDone || cur.ObjectKey == "" {
+	if err != nil || won || cur == nil || cur.State != ocr.ResultDone || (cur.ObjectKey == "" && !cur.Paged) {
 		return won, cur, err
 	}
-	there, err := s.Objects.Exists(ctx, cur.ObjectKey)
+	// A paged result's chunks are written before it, and expire together:
+	// its first stands for them.
+	look := cur.ObjectKey
+	if cur.Paged {
+		look = chunkKey(s.Prefix, cur.Key, 0)
+	}
+	there, err := s.Objects.Exists(ctx, look)
 	if err != nil {
-		return false, nil, fmt.Errorf("look for result object %s: %w", cur.ObjectKey, err)
+		return false, nil, fmt.Errorf("look for result object %s: %w", look, err)
 	}
 	if there {
 		return won, cur, nil
@@ -88,8 +94,8 @@ func (s *Store) ExtendResult(ctx context.Context, key string, until time.Time) e
 	if err != nil {
 		return err
 	}
-	if r, ok := s.Objects.(Renewer); ok && rec.ObjectKey != "" && !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Before(until) {
-		err := r.Renew(ctx, rec.ObjectKey)
+	if r, ok := s.Objects.(Renewer); ok && (rec.ObjectKey != "" || rec.Paged) && !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Before(until) {
+		err := s.renew(ctx, r, rec)
 		if ocr.ErrorCode(err) == ocr.EOBJECTNOTFOUND {
 			if err := s.expire(ctx, rec); err != nil {
 				return err
@@ -102,6 +108,20 @@ func (s *Store) ExtendResult(ctx context.Context, key string, until time.Time) e
 		}
 	}
 	return s.Store.ExtendResult(ctx, key, until)
+}
+
+// renew renews the objects a record's result is kept in: its object, and
+// a paged result's pages.
+func (s *Store) renew(ctx context.Context, r Renewer, rec *ocr.ResultRecord) error {
+	if rec.Paged {
+		if err := eachPage(chunks(rec.Document.Pages), func(j int) error { return r.Renew(ctx, chunkKey(s.Prefix, rec.Key, j-1)) }); err != nil {
+			return err
+		}
+	}
+	if rec.ObjectKey == "" {
+		return nil
+	}
+	return r.Renew(ctx, rec.ObjectKey)
 }
 
 // expire ends a done record whose object is gone.
@@ -183,8 +203,16 @@ func (s *Store) Result(ctx context.Context, key string) (*ocr.ResultRecord, erro
 // record stands, an upload may still read it.
 func (s *Store) DeleteResult(ctx context.Context, key string) (*ocr.ResultRecord, error) {
 	rec, err := s.Store.DeleteResult(ctx, key)
-	if err != nil || rec == nil || rec.ObjectKey == "" {
+	if err != nil || rec == nil {
 		return rec, err
+	}
+	if rec.Paged {
+		if err := eachPage(chunks(rec.Document.Pages), func(j int) error { return s.Objects.Delete(ctx, chunkKey(s.Prefix, rec.Key, j-1)) }); err != nil {
+			return rec, fmt.Errorf("delete the pages of result %s: %w", rec.Key, err)
+		}
+	}
+	if rec.ObjectKey == "" {
+		return rec, nil
 	}
 	if err := s.Objects.Delete(ctx, rec.ObjectKey); err != nil {
 		return rec, fmt.Errorf("delete result object %s: %w", rec.ObjectKey, err)

@@ -285,3 +285,84 @@ func pngBytes(t *testing.T) []byte {
 	}
 	return buf.Bytes()
 }
+
+// A paged result (a document read in ranges) keeps its pages in chunks:
+// they are read back by page, renewed with the record, looked for when the
+// result is reused, and deleted with it.
+func TestPaged_ChunksAreReadRenewedLookedForAndDeletedWithTheRecord(t *testing.T) {
+	s, _ := stores(t)
+	pages := &resultstore.Pages{Objects: s.Objects, Prefix: s.Prefix}
+	const n = 25
+	for j := 0; j*ocr.PageChunk < n; j++ {
+		var chunk []*ocr.Page
+		for p := j*ocr.PageChunk + 1; p <= min(n, (j+1)*ocr.PageChunk); p++ {
+			chunk = append(chunk, &ocr.Page{Number: p, Text: fmt.Sprintf("page %d", p)})
+		}
+		if err := pages.PutChunk(ctx, "paged", j, chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []int{1, 10, 11, 25} {
+		if got, err := pages.Page(ctx, "paged", p); err != nil || got == nil || got.Text != fmt.Sprintf("page %d", p) {
+			t.Fatalf("page %d = %+v, %v", p, got, err)
+		}
+	}
+	if got, err := pages.Page(ctx, "paged", 26); err != nil || got != nil {
+		t.Fatalf("page 26 = %+v, %v; want none", got, err)
+	}
+	now := time.Now()
+	claim := &ocr.ResultRecord{Key: "paged", State: ocr.ResultProcessing, Owner: "o#1", LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if won, _, err := s.ClaimResult(ctx, claim, now); !won || err != nil {
+		t.Fatal(won, err)
+	}
+	done := *claim
+	done.State, done.LeaseUntil, done.Paged, done.Result = ocr.ResultDone, time.Time{}, true, &ocr.Result{Confidence: 0.9}
+	done.Document.Pages = n
+	if _, err := s.CompleteResult(ctx, &done); err != nil {
+		t.Fatal(err)
+	}
+	chunkKey := func(j int) string { return fmt.Sprintf("%spaged/chunks/%d.json", s.Prefix, j) }
+	first := lastModified(t, chunkKey(2))
+	time.Sleep(1100 * time.Millisecond) // LastModified is in whole seconds
+	if err := s.ExtendResult(ctx, "paged", done.ExpiresAt.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastModified(t, chunkKey(2)); !got.After(first) {
+		t.Fatalf("the last chunk was not renewed with its record (%s, was %s)", got, first)
+	}
+	// Reused while its chunks are there: linked to.
+	again := &ocr.ResultRecord{Key: "paged", State: ocr.ResultProcessing, Owner: "o#2", LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if won, cur, err := s.ClaimResult(ctx, again, time.Now()); won || err != nil || cur.State != ocr.ResultDone || !cur.Paged {
+		t.Fatalf("claim of a done paged result = %v %+v %v", won, cur, err)
+	}
+	if _, err := s.DeleteResult(ctx, "paged"); err != nil {
+		t.Fatal(err)
+	}
+	for j := range 3 {
+		if ok, err := s.Objects.Exists(ctx, chunkKey(j)); ok || err != nil {
+			t.Fatalf("chunk %d after the result was deleted: %v %v", j, ok, err)
+		}
+	}
+}
+
+// A paged result whose chunks are gone counts as expired: the next reading
+// claims it and reads the document again.
+func TestPaged_ResultWhoseChunksAreGoneIsClaimedAgain(t *testing.T) {
+	s, _ := stores(t)
+	now := time.Now()
+	claim := &ocr.ResultRecord{Key: "gone", State: ocr.ResultProcessing, Owner: "o#1", LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if won, _, err := s.ClaimResult(ctx, claim, now); !won || err != nil {
+		t.Fatal(won, err)
+	}
+	done := *claim
+	done.State, done.LeaseUntil, done.Paged, done.Result = ocr.ResultDone, time.Time{}, true, &ocr.Result{}
+	done.Document.Pages = 12
+	s.InlineLimit = 1 << 16 // the summary inline: no object at all, only chunks (none here)
+	if _, err := s.CompleteResult(ctx, &done); err != nil {
+		t.Fatal(err)
+	}
+	again := &ocr.ResultRecord{Key: "gone", State: ocr.ResultProcessing, Owner: "o#2", LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if won, _, err := s.ClaimResult(ctx, again, time.Now()); !won || err != nil {
+		t.Fatalf("claim of a paged result without its chunks = %v %v; want it claimed anew", won, err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -275,6 +276,27 @@ func (r *Responses) Keep(ctx context.Context, contentType string, body []byte) (
 	key := r.Prefix + hex.EncodeToString(b)
 	if err := r.Store.Put(ctx, key, contentType, body); err != nil {
 		return "", err
+	}
+	return r.Store.PresignGet(ctx, key, r.TTL)
+}
+
+// KeepFile is Keep for size bytes of a file, which are sent as they are
+// read (a seekable body: the SDK signs it without a copy in memory).
+func (r *Responses) KeepFile(ctx context.Context, contentType string, f *os.File, size int64) (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	key := r.Prefix + hex.EncodeToString(b)
+	_, err := r.Store.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        &r.Store.bucket,
+		Key:           &key,
+		Body:          io.NewSectionReader(f, 0, size),
+		ContentLength: aws.Int64(size),
+		ContentType:   aws.String(contentType),
+	})
+	if err != nil {
+		return "", fmt.Errorf("put s3://%s/%s: %w", r.Store.bucket, key, err)
 	}
 	return r.Store.PresignGet(ctx, key, r.TTL)
 }

@@ -48,15 +48,21 @@ var grants = map[string]grant{
 		"s3:PutObject":        {config.EnvResponsePrefix},                                                 // answers too large for a Lambda response
 	},
 	"ProcessFunction": {
-		"dynamodb:GetItem":    {"table"},
-		"dynamodb:PutItem":    {"table"},                                        // ClaimResult
-		"dynamodb:UpdateItem": {"table"},                                        // TransitionUpload, AddWaiter, AddResultRef, RenewClaim, ReleaseClaim, CompleteResult, ExtendResult, ExpireResult
-		"s3:GetObject":        {config.EnvUploadPrefix, config.EnvResultPrefix}, // the upload's file; a reused result's object, looked for and renewed (resultstore)
-		"s3:PutObject":        {config.EnvResultPrefix},                         // large results, and their renewal (a copy onto itself)
-		"s3:DeleteObject":     {config.EnvUploadPrefix, config.EnvResultPrefix}, // service.Retention: the file of a finished upload, unless KEEP_UPLOADS; the pages kept while reading (resultstore.Pages)
-		"s3:ListBucket":       {"bucket"},
+		"dynamodb:GetItem":      {"table"},
+		"dynamodb:PutItem":      {"table"},                                        // ClaimResult
+		"dynamodb:UpdateItem":   {"table"},                                        // TransitionUpload, AddWaiter, AddResultRef, RenewClaim, ReleaseClaim, CompleteResult, ExtendResult, ExpireResult, AddPagesDone
+		"dynamodb:DeleteItem":   {"table"},                                        // DeleteResult: the claims of a split document's ranges, once it is assembled
+		"s3:GetObject":          {config.EnvUploadPrefix, config.EnvResultPrefix}, // the upload's file; a reused result's object, looked for and renewed (resultstore)
+		"s3:PutObject":          {config.EnvResultPrefix},                         // large results, and their renewal (a copy onto itself)
+		"s3:DeleteObject":       {config.EnvUploadPrefix, config.EnvResultPrefix}, // service.Retention: the file of a finished upload, unless KEEP_UPLOADS; the pages kept while reading (resultstore.Pages)
+		"s3:ListBucket":         {"bucket"},
+		"lambda:InvokeFunction": {"self"}, // rangequeue: the ranges of a split document are events of the function itself
 	},
 }
+
+// lambdaSet are variables Lambda sets in every function's environment,
+// which a template may not set (reserved keys).
+var lambdaSet = []string{config.EnvFunctionName}
 
 // policyTemplates are the SAM policy templates a function may use, each
 // with the resource it must be scoped to.
@@ -149,7 +155,7 @@ func (p *problems) environment(t *Template) {
 		err := load(func(k string) string { read = append(read, k); return env[k] })
 		read = append(read, extraEnv[name]...)
 		for _, k := range read {
-			if _, ok := env[k]; !ok {
+			if _, ok := env[k]; !ok && !slices.Contains(lambdaSet, k) {
 				p.add("%s: environment variable %s is read by the code but not set", name, k)
 			}
 		}
@@ -235,6 +241,9 @@ func resourceKind(r any) string {
 		return "table"
 	}
 	sub := Str(Get(r, "Fn::Sub"))
+	if fn, ok := strings.CutPrefix(sub, "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"); ok {
+		return "function:" + fn
+	}
 	rest, ok := strings.CutPrefix(sub, "arn:${AWS::Partition}:s3:::"+bucketName)
 	switch {
 	case !ok:
@@ -269,8 +278,9 @@ func (p *problems) iam(t *Template) {
 					}
 					continue
 				}
+				self := Str(Get(f.Properties["FunctionName"], "Fn::Sub"))
 				for _, st := range List(pol["Statement"]) {
-					p.statement(name, g, env, Map(st))
+					p.statement(name, g, env, self, Map(st))
 				}
 			}
 		}
@@ -294,7 +304,7 @@ func policies(v any) []any {
 	return out
 }
 
-func (p *problems) statement(fn string, g grant, env map[string]string, st map[string]any) {
+func (p *problems) statement(fn string, g grant, env map[string]string, self string, st map[string]any) {
 	if Str(st["Effect"]) != "Allow" {
 		return
 	}
@@ -316,6 +326,8 @@ func (p *problems) statement(fn string, g grant, env map[string]string, st map[s
 				switch {
 				case k == "table" || k == "bucket":
 					allowed = allowed || kind == k
+				case k == "self": // the function's own ARN, by its FunctionName
+					allowed = allowed || (self != "" && kind == "function:"+self)
 				default: // an environment variable holding an object prefix
 					allowed = allowed || kind == "prefix:"+env[k]
 				}

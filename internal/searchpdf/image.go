@@ -34,19 +34,22 @@ func (im *pageImage) upright() (w, h int) {
 }
 
 // writeImages writes one PDF page per page of an image upload.
-func writeImages(ctx context.Context, pw *writer, font int, data []byte, contentType string, r *ocr.Result, opts Options) error {
-	doc, err := imaging.Open(data, opts.maxPixels(), len(r.Pages))
+func writeImages(ctx context.Context, pw *writer, font int, data []byte, contentType string, pages ocr.PageReader, opts Options) error {
+	doc, err := imaging.Open(data, opts.maxPixels(), pages.Pages())
 	if err != nil {
 		return err
 	}
-	if doc.Pages() != len(r.Pages) {
-		return fmt.Errorf("searchpdf: the image has %d pages, the result %d", doc.Pages(), len(r.Pages))
+	if doc.Pages() != pages.Pages() {
+		return fmt.Errorf("searchpdf: the image has %d pages, the result %d", doc.Pages(), pages.Pages())
 	}
-	for i := range r.Pages {
+	for i := range doc.Pages() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p := &r.Pages[i]
+		p, err := pages.Page(ctx, i+1)
+		if err != nil {
+			return err
+		}
 		redact := opts.Redact[p.Number]
 		var im *pageImage
 		if contentType == imaging.JPEG && len(redact) == 0 {

@@ -32,14 +32,14 @@ const (
 // own (layer.pdf); qpdf then lays its text pages under the scanned pages
 // and puts its redacted pages in place of theirs, keeping everything else
 // of the document (its other pages, outline, metadata) as it was.
-func writePDF(ctx context.Context, w io.Writer, data []byte, r *ocr.Result, opts Options) error {
-	doc, err := pdf.Open(ctx, data, len(r.Pages), pdf.MaxPixels(opts.maxPixels()))
+func writePDF(ctx context.Context, w io.Writer, data []byte, pages ocr.PageReader, opts Options) error {
+	doc, err := pdf.Open(ctx, data, pages.Pages(), pdf.MaxPixels(opts.maxPixels()))
 	if err != nil {
 		return err
 	}
 	defer doc.Close()
-	if doc.Pages() != len(r.Pages) {
-		return fmt.Errorf("searchpdf: the PDF has %d pages, the result %d", doc.Pages(), len(r.Pages))
+	if doc.Pages() != pages.Pages() {
+		return fmt.Errorf("searchpdf: the PDF has %d pages, the result %d", doc.Pages(), pages.Pages())
 	}
 	dir, err := os.MkdirTemp("", "s3ocr-searchpdf-")
 	if err != nil {
@@ -57,12 +57,15 @@ func writePDF(ctx context.Context, w io.Writer, data []byte, r *ocr.Result, opts
 	defer layer.Close()
 	pw := newWriter(layer)
 	font := pw.writeFont()
-	fates := make([]pageFate, len(r.Pages))
-	for i := range r.Pages {
+	fates := make([]pageFate, pages.Pages())
+	for i := range fates {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p := &r.Pages[i]
+		p, err := pages.Page(ctx, i+1)
+		if err != nil {
+			return err
+		}
 		pxW, pxH := doc.PixelSize(i)
 		width, height := float64(pxW)*ptPerPx, float64(pxH)*ptPerPx
 		if redact := opts.Redact[p.Number]; len(redact) > 0 {

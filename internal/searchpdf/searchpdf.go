@@ -74,13 +74,23 @@ func Write(ctx context.Context, w io.Writer, original []byte, contentType string
 	if r == nil || len(r.Pages) == 0 {
 		return fmt.Errorf("searchpdf: no result pages")
 	}
+	return WritePages(ctx, w, original, contentType, ocr.ResultPages(r), opts)
+}
+
+// WritePages is Write for a result whose pages are read one at a time (a
+// document read in ranges, of up to thousands of pages): memory holds the
+// page being written.
+func WritePages(ctx context.Context, w io.Writer, original []byte, contentType string, pages ocr.PageReader, opts Options) error {
+	if pages.Pages() == 0 {
+		return fmt.Errorf("searchpdf: no result pages")
+	}
 	switch contentType {
 	case imaging.PDF:
-		return writePDF(ctx, w, original, r, opts)
+		return writePDF(ctx, w, original, pages, opts)
 	case imaging.PNG, imaging.JPEG, imaging.TIFF, imaging.WebP, imaging.BMP, imaging.GIF:
 		pw := newWriter(w)
 		font := pw.writeFont()
-		if err := writeImages(ctx, pw, font, original, contentType, r, opts); err != nil {
+		if err := writeImages(ctx, pw, font, original, contentType, pages, opts); err != nil {
 			return err
 		}
 		return pw.end()

@@ -7,15 +7,16 @@ import (
 )
 
 // Page returns page n (from 1) of an upload: from its result once it is
-// done, or while its document is being read, a page finished already
-// (pages 1 to Progress.PagesReady, kept in PartialPages). A page not read
-// yet is ENOTREADY; a page the document does not have, ENOTFOUND.
+// done, or while its document is being read, a page finished already (kept
+// in PartialPages: pages finish out of order, in several engines or, for a
+// document read in ranges, in several invocations). A page not read yet is
+// ENOTREADY; a page the document does not have, ENOTFOUND.
 func (s *Status) Page(ctx context.Context, id string, n int) (*ocr.Page, error) {
 	st, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if st.Status == ocr.StatusProcessing && st.Progress != nil && n <= st.Progress.PagesReady && s.PartialPages != nil {
+	if st.Status == ocr.StatusProcessing && st.Progress != nil && n >= 1 && n <= st.Progress.Pages && s.PartialPages != nil {
 		u, err := s.owned(ctx, id)
 		if err != nil {
 			return nil, err
@@ -31,6 +32,12 @@ func (s *Status) Page(ctx context.Context, id string, n int) (*ocr.Page, error) 
 	}
 	switch st.Status {
 	case ocr.StatusDone:
+		if st.Pages != nil {
+			if n > st.Pages.Pages() {
+				return nil, ocr.Errorf(ocr.ENOTFOUND, "the document has %d pages; there is no page %d", st.Pages.Pages(), n)
+			}
+			return st.Pages.Page(ctx, n)
+		}
 		if n > len(st.Result.Pages) {
 			return nil, ocr.Errorf(ocr.ENOTFOUND, "the document has %d pages; there is no page %d", len(st.Result.Pages), n)
 		}

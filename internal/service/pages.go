@@ -31,6 +31,9 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, u *ocr.Upload, r
 	if err := p.countPages(ctx, u, src.Pages()); err != nil {
 		return nil, err
 	}
+	if p.FanOut.splits(src.Pages()) && p.PartialPages != nil {
+		return nil, &fannedOut{pages: src.Pages()}
+	}
 	p.Stats.OCRRuns.Add(1)
 	pages := make([]*ocr.Page, src.Pages())
 	rep.Pages = len(pages)
@@ -42,7 +45,7 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, u *ocr.Upload, r
 	}
 	// collect keeps a page read, counts it and reports progress; it runs
 	// on this goroutine only.
-	collect := func(r pageRead) {
+	collect := func(r pageRead) error {
 		if r.engine {
 			p.Stats.EnginePages.Add(1)
 			rep.EnginePages++
@@ -65,29 +68,37 @@ func (p *Processor) recognize(ctx context.Context, rep *Report, u *ocr.Upload, r
 			lastProgress = p.Now()
 			p.progress(ctx, uploadID, done, len(pages), ready)
 		}
+		return nil
 	}
-	if n := min(p.Concurrency, len(pages)); n > 1 {
-		err = p.readPages(ctx, src, langs, n, collect)
-	} else {
-		// One page at a time: memory holds one decoded page however many
-		// there are, and the deadline is checked before each.
-		for i := range pages {
-			var r pageRead
-			if r, err = p.nextPage(ctx, src, i); err == nil && r.page == nil {
-				img := r.img
-				r.img = nil // see pageRead
-				r.page, err = p.readPage(ctx, i, img, langs)
-			}
-			if err != nil {
-				break
-			}
-			collect(r)
-		}
-	}
-	if err != nil {
+	if err := p.readAll(ctx, src, langs, collect); err != nil {
 		return nil, err
 	}
 	return assemble(pages, langs, p.Engine.Info()), nil
+}
+
+// readAll reads a document's pages, handing each to collect as it is read,
+// in the order they finish; an error from collect stops the reading.
+func (p *Processor) readAll(ctx context.Context, src ocr.PageSource, langs []string, collect func(pageRead) error) error {
+	if n := min(p.Concurrency, src.Pages()); n > 1 {
+		return p.readPages(ctx, src, langs, n, collect)
+	}
+	// One page at a time: memory holds one decoded page however many
+	// there are, and the deadline is checked before each.
+	for i := range src.Pages() {
+		r, err := p.nextPage(ctx, src, i)
+		if err == nil && r.page == nil {
+			img := r.img
+			r.img = nil // see pageRead
+			r.page, err = p.readPage(ctx, i, img, langs)
+		}
+		if err == nil {
+			err = collect(r)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // countPages counts the document's pages against its caller's daily quota
@@ -148,7 +159,7 @@ func (p *Processor) nextPage(ctx context.Context, src ocr.PageSource, i int) (pa
 // page that cannot be decoded or read, the deadline) stops the decoding and
 // the handing out of pages; pages being read finish, because recognition
 // cannot be interrupted, or are given up on at the deadline by readPage.
-func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []string, n int, collect func(pageRead)) error {
+func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []string, n int, collect func(pageRead) error) error {
 	jobs := make(chan pageRead)
 	reads := make(chan pageRead) // drained to the end below, so sends never stay blocked
 	stopped := make(chan struct{})
@@ -215,7 +226,10 @@ func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []s
 			first = r.err
 			stop()
 		default:
-			collect(r)
+			if err := collect(r); err != nil {
+				first = err
+				stop()
+			}
 		}
 	}
 	return first

@@ -1,10 +1,8 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/s3ocr/s3ocr/internal/imaging"
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/spool"
 )
 
 // Processor reads uploaded objects into results. Results are shared: the
@@ -50,6 +49,10 @@ type Processor struct {
 	// PartialPages keeps each page of a document of several pages as it
 	// is read, until the result is stored; nil keeps none.
 	PartialPages ocr.PageStore
+	// FanOut reads documents of many pages in ranges, each by an
+	// invocation of its own; nil reads every document in one. It needs
+	// PartialPages, where the ranges keep their pages.
+	FanOut *FanOut
 
 	Observer Observer // receives a report of every Process call; optional
 	Notifier Notifier // told of every upload that finishes; optional
@@ -77,6 +80,7 @@ const (
 	OutcomeFailed    Outcome = "failed"    // the upload failed permanently
 	OutcomeIgnored   Outcome = "ignored"   // not an upload, unknown upload, or already finished
 	OutcomeRetry     Outcome = "retry"     // in reports only: Process returned an error, to be retried
+	OutcomeFannedOut Outcome = "fannedOut" // split into ranges, each queued to be read by an invocation of its own
 )
 
 // Process handles one stored object. It returns an error only when trying
@@ -137,8 +141,9 @@ func (p *Processor) process(ctx context.Context, key string, rep *Report) (Outco
 	}
 
 	readStart := p.Now()
-	data, doc, err := p.read(ctx, key)
+	data, doc, unmap, err := p.read(ctx, key)
 	rep.Read = p.Now().Sub(readStart)
+	defer unmap()
 	if err != nil {
 		if ocr.Permanent(err) {
 			return p.fail(ctx, rep, u, doc, err)
@@ -185,30 +190,29 @@ func (p *Processor) process(ctx context.Context, key string, rep *Report) (Outco
 	return p.run(ctx, log, rep, u, doc, claim, data)
 }
 
-// read streams the object, hashing it as it goes.
-func (p *Processor) read(ctx context.Context, key string) ([]byte, *ocr.Document, error) {
+// read streams the object, hashing it as it goes, into a spooled file
+// (internal/spool: an unlinked temporary file mapped into memory), so a
+// document of hundreds of megabytes (MaxBytes, 500 MiB by default) is not
+// a buffer in the Go heap that every range of a fanned-out document would
+// hold whole. done releases it; the data must not be used after it.
+func (p *Processor) read(ctx context.Context, key string) (data []byte, doc *ocr.Document, done func(), err error) {
+	done = func() {}
 	body, err := p.Objects.Open(ctx, key)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, done, err
 	}
 	defer body.Close()
-	h := sha256.New()
-	var buf bytes.Buffer
-	if s, ok := body.(ocr.Sized); ok && s.Size() > 0 && s.Size() <= p.MaxBytes {
-		// One allocation of the object's size: grown by doubling, the
-		// buffer of a large document briefly holds up to twice its size.
-		buf.Grow(int(s.Size()))
-	}
-	n, err := io.Copy(io.MultiWriter(h, &buf), io.LimitReader(body, p.MaxBytes+1))
+	f, err := spool.Read(io.LimitReader(body, p.MaxBytes+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read object %s: %w", key, err)
+		return nil, nil, done, fmt.Errorf("read object %s: %w", key, err)
 	}
-	doc := &ocr.Document{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
-	if n > p.MaxBytes {
-		return nil, doc, ocr.Errorf(ocr.ETOOLARGE, "the file is over the %d-byte limit", p.MaxBytes)
+	doc = &ocr.Document{SHA256: f.SHA256, Size: f.Size}
+	if f.Size > p.MaxBytes {
+		f.Close()
+		return nil, doc, done, ocr.Errorf(ocr.ETOOLARGE, "the file is over the %d-byte limit", p.MaxBytes)
 	}
-	doc.ContentType = imaging.Sniff(buf.Bytes())
-	return buf.Bytes(), doc, nil
+	doc.ContentType = imaging.Sniff(f.Data)
+	return f.Data, doc, func() { f.Close() }, nil
 }
 
 // checkType compares what the bytes are with what the client declared.
@@ -241,6 +245,10 @@ func (p *Processor) run(ctx context.Context, log *slog.Logger, rep *Report, u *o
 	res, err := p.recognize(rctx, rep, u, claim.Key, data, doc.ContentType)
 	rep.OCR = p.Now().Sub(ocrStart)
 	stop()
+	var fo *fannedOut
+	if errors.As(err, &fo) {
+		return p.queueRanges(ctx, log, rep, u, doc, claim, fo.pages)
+	}
 	if errors.Is(context.Cause(rctx), errClaimLost) {
 		// This upload becomes a waiter of the attempt that holds the claim.
 		return p.wait(ctx, log, rep, u, doc, claim.Key)

@@ -12,7 +12,9 @@ type Report struct {
 	UploadID    string
 	SHA256      string
 	Bytes       int64
-	Pages       int           // pages read by this call (0 when cached)
+	Pages       int           // pages read by this call (0 when cached); a fanned-out document's count
+	Range       int           // the range of a fanned-out document this call read, from 1; 0 for a document
+	Ranges      int           // how many ranges the document was split into
 	EnginePages int           // of those, pages the engine recognised (not from a text layer)
 	Outcome     Outcome       // OutcomeRetry when Process returned an error
 	Code        string        // error code of a failure or of the error returned

@@ -163,7 +163,9 @@ func TestStatusOriginal_GoneWhenUploadsAreNotKept(t *testing.T) {
 	e.status.MaxBytes = 1 << 20
 	id = e.upload(t, "image/png", content)
 	e.process(t, id)
-	if b, err := e.status.Original(ctx, id); err != nil || len(b) != len(content) {
-		t.Fatalf("Original with KeepUploads: %d bytes, %v", len(b), err)
+	f, err := e.status.Original(ctx, id)
+	if err != nil || string(f.Data) != string(content) {
+		t.Fatalf("Original with KeepUploads: %v", err)
 	}
+	f.Close()
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/spool"
 )
 
 // UploadStatus is what GET /uploads/{id} returns.
@@ -26,6 +27,11 @@ type UploadStatus struct {
 	Progress          *ocr.Progress `json:"progress,omitempty"` // pages read so far, while processing
 	Result            *ocr.Result   `json:"result,omitempty"`
 	Error             *ocr.Error    `json:"error,omitempty"`
+
+	// Pages reads the pages of a done result that keeps them apart (a
+	// document read in ranges): Result then holds neither its text nor its
+	// pages, and a renderer reads them one at a time. Nil otherwise.
+	Pages ocr.PageReader `json:"-"`
 }
 
 // Status reports uploads.
@@ -112,6 +118,12 @@ func (s *Status) Get(ctx context.Context, id string) (*UploadStatus, error) {
 		// processing, without the page count.
 		d := rec.Document
 		out.Document = &d
+		if rec.Paged {
+			if s.PartialPages == nil {
+				return nil, fmt.Errorf("result %s keeps its pages apart, and this status reads no pages", rec.Key)
+			}
+			out.Pages = &StoredPages{Store: s.PartialPages, Key: rec.Key, N: d.Pages}
+		}
 	case ocr.ResultFailed:
 		out.Status, out.Error = ocr.StatusFailed, rec.Error
 	default:
@@ -169,14 +181,15 @@ func (s *Status) setProcessing(out *UploadStatus, u *ocr.Upload) {
 	out.Progress = u.Progress
 }
 
-// Original returns the file an upload sent. Without KeepUploads it is an
-// *ocr.Error with code EORIGINALGONE, whether or not the file happens to
-// be there still (it is deleted as its upload's record is finished, around
-// when status first says done), so that the answer does not depend on
-// timing. A file no longer kept
-// although the deployment keeps them (the bucket's lifecycle, 2 days, or
-// erasure) is ERESULTEXPIRED.
-func (s *Status) Original(ctx context.Context, id string) ([]byte, error) {
+// Original returns the file an upload sent, spooled (internal/spool: it
+// may be hundreds of megabytes); the caller closes it. Without KeepUploads
+// it is an *ocr.Error with code EORIGINALGONE, whether or not the file
+// happens to be there still (it is deleted as its upload's record is
+// finished, around when status first says done), so that the answer does
+// not depend on timing. A file no longer kept although the deployment
+// keeps them (the bucket's lifecycle, 2 days, or erasure) is
+// ERESULTEXPIRED.
+func (s *Status) Original(ctx context.Context, id string) (*spool.File, error) {
 	if !ValidUploadID(id) {
 		return nil, ocr.Errorf(ocr.EBADID, "%q is not an upload id", truncate(id, 64))
 	}
@@ -191,14 +204,15 @@ func (s *Status) Original(ctx context.Context, id string) ([]byte, error) {
 		return nil, err
 	}
 	defer body.Close()
-	b, err := io.ReadAll(io.LimitReader(body, s.MaxBytes+1))
+	f, err := spool.Read(io.LimitReader(body, s.MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read upload %s: %w", id, err)
 	}
-	if int64(len(b)) > s.MaxBytes {
+	if f.Size > s.MaxBytes {
+		f.Close()
 		return nil, ocr.Errorf(ocr.ETOOLARGE, "the uploaded file is over the %d-byte limit", s.MaxBytes)
 	}
-	return b, nil
+	return f, nil
 }
 
 func truncate(s string, n int) string {

@@ -15,6 +15,8 @@
 // object: what the page showed, the page's Content-Security-Policy and any
 // violation of it, which requests carried the token, and the API's status
 // of the upload read before the page deleted it.
+import fs from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -107,12 +109,15 @@ try {
   }));
 
   // A file over the limit: the API refuses it before anything is sent.
-  await page.setInputFiles('#file-input', {
-    name: 'huge-scan.png',
-    mimeType: 'image/png',
-    buffer: Buffer.alloc(Number(tooLargeBytes)),
-  });
+  // Hundreds of megabytes: a sparse file on disk (Playwright takes a
+  // buffer of at most 50 MB), which nothing reads.
+  const hugeDir = fs.mkdtempSync(join(os.tmpdir(), 's3ocr-huge-'));
+  const huge = join(hugeDir, 'huge-scan.png');
+  fs.writeFileSync(huge, '');
+  fs.truncateSync(huge, Number(tooLargeBytes));
+  await page.setInputFiles('#file-input', huge);
   await page.waitForFunction(() => document.querySelectorAll('.file').length === 2 && document.querySelector('.file').classList.contains('failed'));
+  fs.rmSync(hugeDir, { recursive: true, force: true });
   out.tooLarge = await page.locator('.file').first().evaluate((li) => ({
     classes: li.className,
     state: li.querySelector('.state').textContent,

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/s3ocr/s3ocr/internal/app"
 	"github.com/s3ocr/s3ocr/internal/config"
@@ -19,6 +20,7 @@ import (
 	"github.com/s3ocr/s3ocr/internal/eventbus"
 	"github.com/s3ocr/s3ocr/internal/handler"
 	"github.com/s3ocr/s3ocr/internal/metrics"
+	"github.com/s3ocr/s3ocr/internal/rangequeue"
 	"github.com/s3ocr/s3ocr/internal/resultstore"
 	"github.com/s3ocr/s3ocr/internal/s3store"
 	"github.com/s3ocr/s3ocr/internal/service"
@@ -45,6 +47,15 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 	}
 	objects := s3store.New(s3store.NewClient(awsCfg), cfg.BucketName)
 	table := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now)
+	pages := &resultstore.Pages{Objects: objects, Prefix: cfg.ResultPrefix}
+	var fanOut *service.FanOut
+	if cfg.FanOutPages > 0 && cfg.FunctionName != "" {
+		// A long document's ranges are events of this same function.
+		fanOut = &service.FanOut{
+			Pages: cfg.FanOutPages, RangePages: cfg.RangePages, InFlight: cfg.RangesInFlight, Hold: config.FanOutHold, Progress: table,
+			Invoker: &rangequeue.Invoker{Lambda: lambda.NewFromConfig(awsCfg), Function: cfg.FunctionName},
+		}
+	}
 	var notifier service.Notifier
 	if cfg.EventBusName != "" {
 		notifier = eventbus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
@@ -56,8 +67,10 @@ func New(awsCfg aws.Config, get config.Getenv) (*handler.S3, error) {
 		ShareAcrossOwners: cfg.ShareAcrossOwners,
 		Quota:             app.Quota(table, cfg.Quotas, cfg.Common),
 		// Each page of a long document is kept as it is read, for
-		// GET /uploads/{id}/pages/{n}, until the result is stored.
-		PartialPages: &resultstore.Pages{Objects: objects, Prefix: cfg.ResultPrefix},
+		// GET /uploads/{id}/pages/{n}, until the result is stored; a
+		// document read in ranges keeps them as its result.
+		PartialPages: pages,
+		FanOut:       fanOut,
 		Objects:      objects,
 		Engine:       engine,
 		Log:          log,

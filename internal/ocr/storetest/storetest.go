@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"RefsSurviveTakeoverAndCompletion", testRefsKept},
 		{"DeleteResultOnlyWhenNothingKeepsIt", testDeleteResult},
 		{"TooManyRefsPinTheResult", testPinned},
+		{"PagesDoneAddUpWhileProcessing", testPagesDone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -384,6 +385,7 @@ func testResultRoundTrip(t *testing.T, s ocr.Store, _ *Clock) {
 	mustClaim(t, s, claim("k", "a", t0), t0, true)
 	want := done("k", "a", t0)
 	want.ReadFor = "alice"
+	want.Paged = true
 	want.Document.Pages = 1
 	want.Result.Pages[0].Width, want.Result.Pages[0].Height = 2480, 3508
 	want.Result.Pages[0].Lines = []ocr.Line{{
@@ -395,7 +397,7 @@ func testResultRoundTrip(t *testing.T, s ocr.Store, _ *Clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.State != ocr.ResultDone || got.Document != want.Document || !got.ExpiresAt.Equal(want.ExpiresAt) || got.ReadFor != "alice" ||
+	if got.State != ocr.ResultDone || got.Document != want.Document || !got.ExpiresAt.Equal(want.ExpiresAt) || got.ReadFor != "alice" || !got.Paged ||
 		fmt.Sprintf("%+v", *got.Result) != fmt.Sprintf("%+v", *want.Result) {
 		t.Fatalf("round trip:\n got %+v %+v\nwant %+v %+v", got, got.Result, want, want.Result)
 	}
@@ -708,4 +710,40 @@ func testReleaseKeeps(t *testing.T, s ocr.Store, _ *Clock) {
 		t.Fatalf("waiters after release and claim = %v, want [w]", got)
 	}
 	mustRemoveRef(t, s, "k", "a", ocr.ResultRefs{Remaining: 1, State: ocr.ResultDone})
+}
+
+// testPagesDone: the ranges of a fanned-out document each add the pages
+// they read to the upload's progress, concurrently, and nothing is added
+// to an upload that has no progress or is no longer processing.
+func testPagesDone(t *testing.T, s ocr.Store, _ *Clock) {
+	pc, ok := s.(ocr.ProgressCounter)
+	if !ok {
+		t.Skipf("%T counts no progress", s)
+	}
+	u := newUpload("u1")
+	mustCreate(t, s, u)
+	if err := pc.AddPagesDone(ctx, "u1", 3); err != nil { // pending: nothing
+		t.Fatal(err)
+	}
+	if _, err := s.TransitionUpload(ctx, "u1", []ocr.Status{ocr.StatusPending}, ocr.UploadChange{Status: ocr.StatusProcessing, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.AddPagesDone(ctx, "u1", 3); err != nil { // no progress yet: nothing
+		t.Fatal(err)
+	}
+	if got := mustUpload(t, s, "u1"); got.Progress != nil {
+		t.Fatalf("progress = %+v, want none", got.Progress)
+	}
+	if _, err := s.TransitionUpload(ctx, "u1", []ocr.Status{ocr.StatusProcessing}, ocr.UploadChange{
+		Status: ocr.StatusProcessing, Progress: &ocr.Progress{Pages: 40},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	parallel(t, []string{"a", "b", "c", "d", "e"}, func(string) error { return pc.AddPagesDone(ctx, "u1", 2) })
+	if got := mustUpload(t, s, "u1"); got.Progress == nil || got.Progress.PagesDone != 10 || got.Progress.Pages != 40 {
+		t.Fatalf("progress = %+v, want 10 of 40", got.Progress)
+	}
+	if err := pc.AddPagesDone(ctx, "missing", 1); err != nil {
+		t.Fatalf("a missing upload: %v", err)
+	}
 }
