@@ -51,6 +51,10 @@ func BenchmarkFanOut(b *testing.B) {
 	fn := s.Wiring.Functions[processFunctionLogical]
 	threshold, _ := strconv.Atoi(fn.Env["FAN_OUT_PAGES"])
 	rangePages, _ := strconv.Atoi(fn.Env["RANGE_PAGES"])
+	inFlight, err := strconv.Atoi(fn.Env["RANGES_IN_FLIGHT"])
+	if err != nil { // "all"
+		inFlight = fn.ReservedConcurrency
+	}
 	if threshold <= 0 || threshold >= fanOutPages {
 		b.Fatalf("FAN_OUT_PAGES %q does not split a %d-page document", fn.Env["FAN_OUT_PAGES"], fanOutPages)
 	}
@@ -120,4 +124,5 @@ func BenchmarkFanOut(b *testing.B) {
 	b.ReportMetric(float64(fn.ReservedConcurrency), "concurrency")
 	b.ReportMetric(float64(threshold), "fanout-pages")
 	b.ReportMetric(float64(rangePages), "range-pages")
+	b.ReportMetric(float64(inFlight), "in-flight")
 }
