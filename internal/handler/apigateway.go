@@ -238,13 +238,7 @@ func (a *API) answer(ctx context.Context, req events.APIGatewayV2HTTPRequest, he
 		return a.fail(ctx, req, fmt.Errorf("a response of %d bytes is over Lambda's limit and no store for large responses is set", size))
 	}
 	url, err := a.Large.KeepFile(ctx, headers["Content-Type"], f, size)
-	if err != nil {
-		return a.fail(ctx, req, fmt.Errorf("keep a large response: %w", err))
-	}
-	a.Log.InfoContext(ctx, "response kept in S3; client redirected", "route", req.RouteKey, "bytes", size)
-	resp := jsonResponse(http.StatusSeeOther, map[string]string{"location": url})
-	resp.Headers["Location"] = url
-	return resp
+	return a.redirect(ctx, req, url, err, size)
 }
 
 // writeStatusJSON writes the upload's JSON status with its result read one
@@ -515,13 +509,19 @@ func (a *API) fit(ctx context.Context, req events.APIGatewayV2HTTPRequest, resp 
 		}
 	}
 	url, err := a.Large.Keep(ctx, resp.Headers["Content-Type"], body)
+	return a.redirect(ctx, req, url, err, int64(len(body)))
+}
+
+// redirect answers a response kept in S3 (Large) with a 303 to url, or
+// the error keeping it met.
+func (a *API) redirect(ctx context.Context, req events.APIGatewayV2HTTPRequest, url string, err error, size int64) events.APIGatewayV2HTTPResponse {
 	if err != nil {
 		return a.fail(ctx, req, fmt.Errorf("keep a large response: %w", err))
 	}
-	a.Log.InfoContext(ctx, "response kept in S3; client redirected", "route", req.RouteKey, "bytes", len(body))
-	out := jsonResponse(http.StatusSeeOther, map[string]string{"location": url})
-	out.Headers["Location"] = url
-	return out
+	a.Log.InfoContext(ctx, "response kept in S3; client redirected", "route", req.RouteKey, "bytes", size)
+	resp := jsonResponse(http.StatusSeeOther, map[string]string{"location": url})
+	resp.Headers["Location"] = url
+	return resp
 }
 
 func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {

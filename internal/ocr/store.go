@@ -124,18 +124,10 @@ type UploadChange struct {
 	Error           *Error
 }
 
-// Sized is a body that knows its length before it is read, so that a
-// reader can allocate once instead of growing a buffer by doubling (which,
-// for a 13 MB PDF, holds 8 and 16 MB at once at its peak).
-type Sized interface {
-	Size() int64
-}
-
 // Objects reads and writes objects in the bucket.
 type Objects interface {
 	// Open streams the object. It returns an *Error with code
-	// EOBJECTNOTFOUND when there is no such object. The body may also be a
-	// Sized, when the store knows the object's length before reading it.
+	// EOBJECTNOTFOUND when there is no such object.
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 
 	// Put stores body under key.

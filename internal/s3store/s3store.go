@@ -84,20 +84,8 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 		}
 		return nil, fmt.Errorf("get s3://%s/%s: %w", s.bucket, key, err)
 	}
-	if out.ContentLength != nil && *out.ContentLength >= 0 {
-		return sizedBody{out.Body, *out.ContentLength}, nil
-	}
 	return out.Body, nil
 }
-
-// sizedBody is an object's body with the length S3 gave for it: an
-// ocr.Sized.
-type sizedBody struct {
-	io.ReadCloser
-	size int64
-}
-
-func (b sizedBody) Size() int64 { return b.size }
 
 // isNoSuchKey reports whether err says the key does not exist. A missing
 // bucket also answers 404, but that is a configuration error, not a missing

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/s3ocr/s3ocr/internal/entities"
 	"github.com/s3ocr/s3ocr/internal/ocr"
 )
 
@@ -521,10 +520,7 @@ func (p *Processor) assembleIfLast(ctx context.Context, log *slog.Logger, rep *R
 // summarize is assemble for a document whose pages are kept apart: the
 // result without its text and pages, read one page at a time.
 func (p *Processor) summarize(ctx context.Context, pages ocr.PageReader, langs []string) (*ocr.Result, error) {
-	res := &ocr.Result{Languages: langs, Engine: p.Engine.Info(), Entities: []ocr.Entity{}}
-	var chosen []string
-	var confSum, pageConf float64
-	var words int
+	var t pageTotals
 	for n := 1; n <= pages.Pages(); n++ {
 		page, err := pages.Page(ctx, n)
 		if err != nil {
@@ -533,30 +529,10 @@ func (p *Processor) summarize(ctx context.Context, pages ocr.PageReader, langs [
 		if page == nil {
 			return nil, fmt.Errorf("page %d of a read document is missing", n)
 		}
-		w := 0
-		for _, l := range page.Lines {
-			w += len(l.Words)
-		}
-		confSum += page.Confidence * float64(w)
-		words += w
-		pageConf += page.Confidence
-		for _, l := range page.Languages {
-			if !slices.Contains(chosen, l) {
-				chosen = append(chosen, l)
-			}
-		}
-		found, _ := entities.Extract([]ocr.Page{*page})
-		res.Entities = append(res.Entities, found...)
+		t.add(page)
 	}
-	if IsAutoLanguages(langs) && len(chosen) > 0 {
-		res.Languages = chosen
-	}
-	if words > 0 {
-		res.Confidence = confSum / float64(words)
-	} else if pages.Pages() > 0 {
-		res.Confidence = pageConf / float64(pages.Pages())
-	}
-	res.DocumentType = entities.DocumentType(res.Entities)
+	res := &ocr.Result{}
+	t.fill(res, langs, p.Engine.Info())
 	return res, nil
 }
 

@@ -239,42 +239,69 @@ func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []s
 // "auto", the result's languages are those its pages were read with, in
 // the order they first appear.
 func assemble(pages []*ocr.Page, langs []string, engine ocr.EngineInfo) *ocr.Result {
-	res := &ocr.Result{Languages: langs, Engine: engine, Pages: make([]ocr.Page, 0, len(pages))}
-	var chosen []string
+	res := &ocr.Result{Pages: make([]ocr.Page, 0, len(pages))}
+	var t pageTotals
 	texts := make([]string, 0, len(pages))
-	var confSum float64
-	var words int
 	for _, page := range pages {
 		res.Pages = append(res.Pages, *page)
 		texts = append(texts, page.Text)
-		n := 0
-		for _, l := range page.Lines {
-			n += len(l.Words)
-		}
-		confSum += page.Confidence * float64(n)
-		words += n
-		for _, l := range page.Languages {
-			if !slices.Contains(chosen, l) {
-				chosen = append(chosen, l)
-			}
-		}
+		t.add(page)
 	}
-	if IsAutoLanguages(langs) && len(chosen) > 0 {
-		res.Languages = chosen
-	}
+	t.fill(res, langs, engine)
 	// Pages are joined by form feeds, as pdftotext and Tesseract do.
 	res.Text = strings.Join(texts, "\f")
-	// Confidence is the mean over words, so a page with one word does not
-	// weigh as much as a page of prose; with no words, the pages' mean.
-	if words > 0 {
-		res.Confidence = confSum / float64(words)
-	} else if len(res.Pages) > 0 {
-		for _, pg := range res.Pages {
-			res.Confidence += pg.Confidence / float64(len(res.Pages))
+	return res
+}
+
+// pageTotals gathers, a page at a time, what a result says of its pages as
+// a whole: for a document held whole (assemble) and for one read in ranges,
+// whose pages are read back one by one (summarize).
+type pageTotals struct {
+	chosen   []string  // languages the pages were read with, as they first appear
+	confs    []float64 // each page's confidence
+	confSum  float64   // confidence by word
+	words    int
+	entities []ocr.Entity
+}
+
+func (t *pageTotals) add(page *ocr.Page) {
+	n := 0
+	for _, l := range page.Lines {
+		n += len(l.Words)
+	}
+	t.confSum += page.Confidence * float64(n)
+	t.words += n
+	t.confs = append(t.confs, page.Confidence)
+	for _, l := range page.Languages {
+		if !slices.Contains(t.chosen, l) {
+			t.chosen = append(t.chosen, l)
 		}
 	}
-	res.Entities, res.DocumentType = entities.Extract(res.Pages)
-	return res
+	// Entities are found line by line within a page (entities.Extract), so
+	// a page's are the same alone as among the others.
+	found, _ := entities.Extract([]ocr.Page{*page})
+	t.entities = append(t.entities, found...)
+}
+
+// fill sets the result's languages (with "auto", those its pages were read
+// with), engine, confidence, entities and document type.
+func (t *pageTotals) fill(res *ocr.Result, langs []string, engine ocr.EngineInfo) {
+	res.Languages, res.Engine = langs, engine
+	if IsAutoLanguages(langs) && len(t.chosen) > 0 {
+		res.Languages = t.chosen
+	}
+	// Confidence is the mean over words, so a page with one word does not
+	// weigh as much as a page of prose; with no words, the pages' mean.
+	res.Confidence = 0
+	if t.words > 0 {
+		res.Confidence = t.confSum / float64(t.words)
+	} else {
+		for _, c := range t.confs {
+			res.Confidence += c / float64(len(t.confs))
+		}
+	}
+	res.Entities = append([]ocr.Entity{}, t.entities...)
+	res.DocumentType = entities.DocumentType(res.Entities)
 }
 
 // deadlineMargin is how long before the invocation's deadline a page still
