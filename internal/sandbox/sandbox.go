@@ -199,6 +199,11 @@ func Run(ctx context.Context, lim Limits, name string, args ...string) ([]byte, 
 	err = cmd.Start()
 	reportW.Close()
 	if err != nil {
+		if cause := context.Cause(runCtx); cause == errWallClock || ctx.Err() != nil {
+			// The time ran out while the program was being started (a
+			// loaded machine): the same answer as once it runs.
+			return nil, explain(ctx, cause, lim, timeout, name, nil, "", err)
+		}
 		return nil, fmt.Errorf("sandbox: starting %s: %w", name, err)
 	}
 	err = cmd.Wait()
