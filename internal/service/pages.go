@@ -163,10 +163,20 @@ func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []s
 	jobs := make(chan pageRead)
 	reads := make(chan pageRead) // drained to the end below, so sends never stay blocked
 	stopped := make(chan struct{})
+	// wanted is the engines' context: cancelled at the first error, so a
+	// pool stops waiting for an engine for a page nobody will use. The
+	// decoder keeps ctx, whose end means the invocation's time is up.
+	wanted, unwanted := context.WithCancel(ctx)
+	defer unwanted()
 	// stop is called by whichever goroutine meets the first error, at
 	// once: the other readers take no page from then on, without waiting
-	// for the collector below to see the error.
-	stop := sync.OnceFunc(func() { close(stopped) })
+	// for the collector below to see the error. The error it keeps is the
+	// one returned, whichever read reaches the collector first.
+	var cause error
+	var once sync.Once
+	stop := func(err error) {
+		once.Do(func() { cause = err; close(stopped); unwanted() })
+	}
 	isStopped := func() bool {
 		select {
 		case <-stopped:
@@ -186,7 +196,7 @@ func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []s
 			if err != nil || r.page != nil { // failed, or read from a text layer
 				r.err = err
 				if err != nil {
-					stop()
+					stop(err)
 				}
 				reads <- r
 				if err != nil {
@@ -209,30 +219,28 @@ func (p *Processor) readPages(ctx context.Context, src ocr.PageSource, langs []s
 				}
 				img := r.img
 				r.img = nil // see pageRead
-				r.page, r.err = p.readPage(ctx, r.i, img, langs)
+				r.page, r.err = p.readPage(wanted, r.i, img, langs)
 				if r.err != nil {
-					stop()
+					stop(r.err)
 				}
 				reads <- r
 			}
 		})
 	}
 	go func() { wg.Wait(); close(reads) }()
-	var first error
 	for r := range reads {
 		switch {
-		case first != nil:
+		case isStopped():
 		case r.err != nil:
-			first = r.err
-			stop()
+			stop(r.err)
 		default:
 			if err := collect(r); err != nil {
-				first = err
-				stop()
+				stop(err)
 			}
 		}
 	}
-	return first
+	// reads is closed: every goroutine that could call stop has ended.
+	return cause
 }
 
 // assemble joins a document's pages into its result. With languages

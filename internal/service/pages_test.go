@@ -133,17 +133,16 @@ func (d *numberedPages) Page(_ context.Context, i int) (image.Image, *ocr.Page, 
 type poolEngine struct {
 	fakeEngine
 	together int
-	failOn   int // the page (from 1) that fails with EOCRFAILED; 0 for none
-	// failed is closed once the failing page's call has returned; pages
-	// after it wait for that, so the test sees what is read after a
-	// failure however the goroutines are scheduled.
-	failed     chan struct{}
-	failedOnce sync.Once
-	mu         sync.Mutex
-	inFlight   int
-	maxFlight  int
-	arrived    int
-	all        chan struct{}
+	// failOn is the page (from 1) that fails with EOCRFAILED; 0 for
+	// none. Pages after it are read only once the processor has cancelled
+	// their context, so the test sees what is read after a failure
+	// however the goroutines are scheduled.
+	failOn    int
+	mu        sync.Mutex
+	inFlight  int
+	maxFlight int
+	arrived   int
+	all       chan struct{}
 }
 
 func (e *poolEngine) Recognize(ctx context.Context, img image.Image, langs []string) (*ocr.Page, error) {
@@ -166,12 +165,14 @@ func (e *poolEngine) Recognize(ctx context.Context, img image.Image, langs []str
 		}
 	}
 	if page == e.failOn {
-		defer e.failedOnce.Do(func() { close(e.failed) })
 		return nil, ocr.Errorf(ocr.EOCRFAILED, "page %d cannot be read", page)
 	}
 	if e.failOn > 0 && page > e.failOn {
+		// A page handed out before the failure is read until the
+		// processor has seen it and tells the engines so, as a pool
+		// waiting for an engine is told.
 		select {
-		case <-e.failed:
+		case <-ctx.Done():
 		case <-time.After(10 * time.Second): // fail below rather than hang
 		}
 	}
@@ -184,7 +185,7 @@ func (e *poolEngine) Recognize(ctx context.Context, img image.Image, langs []str
 
 func newPoolEnv(t *testing.T, engines, pages, failOn int) (*env, *poolEngine, *numberedPages) {
 	e := newEnv(t)
-	eng := &poolEngine{together: min(engines, pages), failOn: failOn, all: make(chan struct{}), failed: make(chan struct{})}
+	eng := &poolEngine{together: min(engines, pages), failOn: failOn, all: make(chan struct{})}
 	docs := &numberedPages{n: pages}
 	e.proc.Engine, e.proc.Concurrency, e.proc.Documents = eng, engines, docs
 	return e, eng, docs
