@@ -118,6 +118,9 @@ func layerPaths(tessdata string) map[string]string {
 // produced an event: MinIO drops notifications made right after it reports
 // ready, so readiness is proven end to end.
 //
+// ctx bounds starting the servers; building the functions (buildTimeout)
+// and proving that events flow (a minute) have bounds of their own.
+//
 // Start sets the SDK's standard variables (AWS_ENDPOINT_URL_S3, …) in this
 // process's environment too, so the test's own clients find the servers as
 // the functions do.
@@ -151,10 +154,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}()
 
-	// The functions are built while the servers start.
+	// The functions are built while the servers start, within a bound of
+	// their own rather than ctx's: on a fresh machine the Go build cache
+	// is cold, and with every test package that starts a stack building
+	// the same functions at once on two cores, the build took longer than
+	// the two minutes the tests give the servers.
 	built := make(chan error, 1)
 	bins := filepath.Join(s.Dir, "functions")
-	go func() { built <- buildFunctions(ctx, root, bins, tpl) }()
+	buildCtx, cancelBuild := context.WithTimeout(context.WithoutCancel(ctx), buildTimeout)
+	defer cancelBuild()
+	go func() { built <- buildFunctions(buildCtx, root, bins, tpl) }()
 
 	apiAddr := opts.APIAddr
 	if apiAddr == "" {
@@ -313,13 +322,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.apiServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go s.apiServer.Serve(apiLn)
 
-	if err = s.awaitNotifications(ctx, hook, s3ev.Prefix); err != nil {
+	// Its own bound too: ctx's may have been spent waiting for the build.
+	if err = s.awaitNotifications(context.WithoutCancel(ctx), hook, s3ev.Prefix); err != nil {
 		return nil, err
 	}
 	log.Info("local stack ready", "api", s.APIURL, "s3", s.S3Endpoint, "dynamodb", s.DynamoEndpoint, "lambda", s.LambdaEndpoint,
 		"bucket", s.Bucket, "table", s.Table, "dir", s.Dir)
 	return s, nil
 }
+
+// buildTimeout bounds building the functions (see Start).
+const buildTimeout = 15 * time.Minute
 
 // buildFunctions builds every function of the template with the Makefile's
 // build-<LogicalId> target, as `sam build` does, for this machine's
