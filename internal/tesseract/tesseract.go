@@ -73,6 +73,7 @@ type Engine struct {
 	installed []string // sorted, without osd
 	info      ocr.EngineInfo
 	heights   heightRange // the character heights pages are read at: readableHeights
+	osdBelow  float64     // the confidence under which a page's orientation is checked: osdBelow
 
 	mu     sync.Mutex
 	client *gosseract.Client // nil until the first page, and after a failed init
@@ -82,8 +83,10 @@ type Engine struct {
 	scaled int               // how many pages were read rescaled: for tests
 	closed bool
 
-	osd     *osd     // script detection for Auto, loaded on the first such page
-	noOSD   bool     // osd.traineddata could not be loaded: Auto pages read as Latin
+	osd     *osd     // orientation and script detection, loaded on the first page that needs it
+	noOSD   bool     // osd.traineddata could not be loaded: pages read upright, Auto pages as Latin
+	page    *pageOSD // what OSD said of the page being read; nil until asked
+	osdRuns int      // how many pages OSD ran on: for tests
 	scripts []string // the script OSD named for each Auto page, "" for none: for tests
 }
 
@@ -113,6 +116,7 @@ func New(cfg Config) (*Engine, error) {
 		installed: installed,
 		info:      ocr.EngineInfo{Name: "tesseract", Version: gosseract.Version()},
 		heights:   readableHeights,
+		osdBelow:  osdBelow,
 	}, nil
 }
 
@@ -193,6 +197,12 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if scale != 1 {
 		pgm = resizePGM(pgm, b.Dx(), b.Dy(), scale)
 	}
+	// What Tesseract is handed (see spix.go); pgm is not used after it,
+	// so the collector may take it.
+	page, err := spixFromPGM(pgm)
+	if err != nil {
+		return nil, err
+	}
 	dpi := e.dpi
 	if dpi > minDPI {
 		// The page's physical size is unchanged: its text is as many
@@ -213,13 +223,13 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 		e.scaled++
 	}
 	tuneHeap()
+	e.page = nil // OSD runs afresh on each page, if at all
 	var boxes []gosseract.BoundingBox
 	var used []string
-	var err error
 	if auto {
-		boxes, used, err = e.recognizeAuto(pgm, dpi)
+		boxes, used, err = e.recognizeAuto(page, dpi)
 	} else {
-		boxes, err = e.recognize(pgm, dpi, strings.Join(langs, "+"))
+		boxes, err = e.recognize(page, dpi, strings.Join(langs, "+"))
 	}
 	e.releasePage()
 	trimHeap()
@@ -229,9 +239,9 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if scale != 1 {
 		unscaleBoxes(boxes, scale, b.Dx(), b.Dy())
 	}
-	page := buildPage(b.Dx(), b.Dy(), boxes)
-	page.Languages = used
-	return page, nil
+	read := buildPage(b.Dx(), b.Dy(), boxes)
+	read.Languages = used
+	return read, nil
 }
 
 // blankPGM is an 8×8 white page: reading it makes gosseract run its lazy
@@ -273,26 +283,32 @@ func (e *Engine) init(langs string) error {
 	return nil
 }
 
-// recognize runs one recognition of a PGM at a resolution with the
-// languages, reusing the client when it was initialised for them. e.mu must
+// recognize runs one recognition of a page (encoded for Leptonica, see
+// spix.go) at a resolution with the languages, reusing the client when it was initialised for them. e.mu must
 // be held.
-func (e *Engine) recognize(pgm []byte, dpi int, langs string) ([]gosseract.BoundingBox, error) {
+func (e *Engine) recognize(page []byte, dpi int, langs string) ([]gosseract.BoundingBox, error) {
 	if e.client == nil || langs != e.langs {
 		if err := e.init(langs); err != nil {
 			return nil, err
 		}
 	}
 	// Engines of a pool recognise at the same time; none while an Init
-	// has stderr redirected.
+	// has stderr redirected. The lock is let go before OSD, whose first
+	// use loads its model, an Init that takes it alone.
 	apiLock.RLock()
-	defer apiLock.RUnlock()
+	locked := true
+	defer func() {
+		if locked {
+			apiLock.RUnlock()
+		}
+	}()
 	// Kept by gosseract and applied again after every Init: a new
 	// language set gets a new Tesseract object with defaults.
 	//
 	// A PGM carries no resolution, so gosseract would say 70 dpi, which
 	// Tesseract takes as "unknown"; user_defined_dpi overrides it.
 	e.client.SetVariable("user_defined_dpi", strconv.Itoa(dpi))
-	if err := e.client.SetImageFromBytes(pgm); err != nil {
+	if err := e.client.SetImageFromBytes(page); err != nil {
 		return nil, fmt.Errorf("tesseract: %w", err)
 	}
 	releaseGo()
@@ -308,13 +324,23 @@ func (e *Engine) recognize(pgm []byte, dpi int, langs string) ([]gosseract.Bound
 		return nil, fmt.Errorf("tesseract: %w", err)
 	}
 	conf := meanConfidence(boxes)
-	if conf >= osdBelow {
+	if conf >= e.osdBelow {
 		return boxes, nil
 	}
-	// A page that reads badly may be sideways or upside down: read it again
-	// with orientation and script detection, which turns it first, and keep
-	// the better reading. (It needs osd.traineddata, which the layer
-	// carries; without it Tesseract warns and reads as before.)
+	// A page that reads badly may be sideways or upside down. Orientation
+	// detection alone says so in a fraction of a reading; only a page it
+	// finds turned is read again, with automatic segmentation and OSD,
+	// which turns it first, and the better reading kept. A page OSD finds
+	// upright, or cannot tell, would be read again exactly as it was (see
+	// turnedByPSM1). (OSD needs osd.traineddata, which the layer carries;
+	// without it a page is read upright.)
+	apiLock.RUnlock()
+	locked = false
+	if !turnedByPSM1(e.detectPage(page, dpi)) {
+		return boxes, nil
+	}
+	apiLock.RLock()
+	locked = true
 	turned, err := e.read(gosseract.PSM_AUTO_OSD)
 	if err != nil {
 		return nil, fmt.Errorf("tesseract: %w", err)
@@ -325,8 +351,17 @@ func (e *Engine) recognize(pgm []byte, dpi int, langs string) ([]gosseract.Bound
 	return boxes, nil
 }
 
-// osdBelow is the mean word confidence under which a page is read a second
-// time with orientation detection. Automatic page segmentation with
+// turnedByPSM1 reports whether automatic segmentation with OSD (PSM 1)
+// may read a page turned, from what OSD says of it: when OSD finds it in
+// any orientation but upright, whatever its confidence. (Tesseract's page
+// segmentation keeps weakly upside-down Latin text upright, but its margin
+// is measured on its own blobs: the upside-down invoice of the tests, at a
+// confidence of 2.6 here, was turned and read right by PSM 1.) When OSD
+// finds the page upright, or cannot tell, PSM 1 reads it upright too.
+func turnedByPSM1(o pageOSD) bool { return o.ok && o.degrees != 0 }
+
+// osdBelow is the mean word confidence under which a page's orientation is
+// detected, and the page read a second time if it is turned. Automatic page segmentation with
 // orientation and script detection (PSM 1) reads pages scanned sideways or
 // upside down, which plain automatic segmentation (PSM 3, the tesseract
 // CLI's default) reads as noise: on the corpus it took the clean pages from
@@ -334,9 +369,11 @@ func (e *Engine) recognize(pgm []byte, dpi int, langs string) ([]gosseract.Bound
 // about 15% of a full page's time (1.34 s against 1.13 s on an A4 page), on
 // every page. Read with PSM 3, upright pages of the corpus score 0.51 to
 // 0.96, the same pages turned 180° or 270° score 0.11 to 0.37 (90° the
-// other way, Tesseract reads as vertical lines as well as upright): so
-// pages under 0.5 are read again with PSM 1, which costs the worst pages a
-// second reading and saves the rest the detection.
+// other way, Tesseract reads as vertical lines as well as upright): so the
+// orientation of pages under 0.5 is detected, and those found turned are
+// read again with PSM 1. An upright page that reads badly (a poor scan)
+// pays for the detection, a fraction of a reading, instead of a second
+// reading.
 const osdBelow = 0.5
 
 // read recognises the image set on the client with a page segmentation

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -563,6 +564,38 @@ func TestGrayPGM(t *testing.T) {
 	}
 }
 
+// TestGrayPGM_YCbCr checks that a JPEG's page is its luma plane, for
+// every chroma subsampling, on whole images and on sub-images at odd
+// offsets (where luma and chroma rows do not start together).
+func TestGrayPGM_YCbCr(t *testing.T) {
+	ratios := []image.YCbCrSubsampleRatio{
+		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, r := range ratios {
+		m := image.NewYCbCr(image.Rect(-4, -2, 33, 21), r)
+		for _, plane := range [][]byte{m.Y, m.Cb, m.Cr} {
+			for i := range plane {
+				plane[i] = byte(rng.IntN(256))
+			}
+		}
+		for _, sub := range []image.Rectangle{m.Rect, image.Rect(3, 5, 30, 20), image.Rect(-3, -1, 2, 2)} {
+			img := m.SubImage(sub).(*image.YCbCr)
+			got := pgmPixels(grayPGM(img))
+			i := 0
+			for y := sub.Min.Y; y < sub.Max.Y; y++ {
+				for x := sub.Min.X; x < sub.Max.X; x++ {
+					if want := img.YCbCrAt(x, y).Y; got[i] != want {
+						t.Fatalf("%v %v: pixel (%d,%d) is %d, want its luma %d", r, sub, x, y, got[i], want)
+					}
+					i++
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkRecognize reads one page with a warm engine: the cost of a page
 // in a Lambda container after the first. Run it with OMP_THREAD_LIMIT=1.
 func BenchmarkRecognize(b *testing.B) {
@@ -635,5 +668,48 @@ func TestRecognize_TurnedPagesAreReadAgainWithOrientation(t *testing.T) {
 				t.Fatalf("%.0f%% of the upright page's words; text:\n%s", recall*100, p.Text)
 			}
 		})
+	}
+	if e.osdRuns != 2 {
+		t.Fatalf("OSD ran on %d pages, want the two turned ones", e.osdRuns)
+	}
+}
+
+// A page that reads badly but is upright is read once: orientation
+// detection finds it upright, and a second reading would read it the same.
+// (Every page counts as reading badly here; a real poor scan reads well
+// enough after the engine's scaling that none could be made to order.)
+func TestRecognize_AnUprightPageThatReadsBadlyIsReadOnce(t *testing.T) {
+	e := newEngine(t)
+	e.osdBelow = 1.01
+	img := decodeFile(t, filepath.Join("..", "..", "testdata", "invoice.png"))
+	p, err := e.Recognize(context.Background(), img, []string{"eng"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.osdRuns != 1 || e.reads != 1 {
+		t.Fatalf("OSD ran %d times and the page was read %d times, want once each", e.osdRuns, e.reads)
+	}
+	if e.page == nil || !e.page.ok || e.page.degrees != 0 {
+		t.Fatalf("OSD said %+v of an upright page", e.page)
+	}
+	if !strings.Contains(p.Text, "Invoice") {
+		t.Fatalf("text %q", p.Text)
+	}
+}
+
+func TestTurnedByPSM1(t *testing.T) {
+	for _, tt := range []struct {
+		o    pageOSD
+		want bool
+	}{
+		{pageOSD{}, false}, // OSD could not tell
+		{pageOSD{ok: true, degrees: 0, orientConf: 30, script: "Latin"}, false},
+		{pageOSD{ok: true, degrees: 90, orientConf: 1, script: "Latin"}, true},
+		{pageOSD{ok: true, degrees: 180, orientConf: 2.6, script: "Latin"}, true},
+		{pageOSD{ok: true, degrees: 270, orientConf: 20, script: "Latin"}, true},
+	} {
+		if got := turnedByPSM1(tt.o); got != tt.want {
+			t.Errorf("%+v: %v, want %v", tt.o, got, tt.want)
+		}
 	}
 }
