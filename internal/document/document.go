@@ -42,7 +42,7 @@ func (d imagePages) Page(ctx context.Context, i int) (image.Image, *ocr.Page, er
 	return img, nil, err
 }
 
-func (imagePages) Close() error { return nil }
+func (d imagePages) Close() error { return d.Document.Close() }
 
 type pdfPages struct {
 	*pdf.Doc

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
@@ -24,9 +25,25 @@ type Document struct {
 	data      []byte
 	maxPixels int64
 	tiff      *tiffPages // nil for single-page formats
-	// libtiff's rewrites of the TIFF, one per tiffConverters entry, each
-	// made the first time a page needs it.
-	converted [len(tiffConverters)]*convertedTIFF
+	// tiffcp's rewrite of the page last converted (pageConverted), and
+	// tiff2rgba's of the whole TIFF, made the first time a page needs it.
+	pageConverted int
+	page          *convertedTIFF
+	rgba          *convertedTIFF
+	// dir holds the TIFF as a file for libtiff's tools, written the first
+	// time a page needs one; Close removes it.
+	dir string
+}
+
+// Close removes the files the document's conversions left. It is safe to
+// call more than once, and on a document that made none.
+func (d *Document) Close() error {
+	if d == nil || d.dir == "" {
+		return nil
+	}
+	err := os.RemoveAll(d.dir)
+	d.dir = ""
+	return err
 }
 
 // Open checks data's type and counts its pages, refusing more than maxPages
@@ -79,16 +96,25 @@ func (d *Document) Page(ctx context.Context, i int) (image.Image, error) {
 	}
 	// Go could not read the page; libtiff, the reference reader, may.
 	// Try each rewrite in turn, the one that keeps pages smallest first.
-	for k, conv := range tiffConverters {
-		c := d.converted[k]
-		if c == nil {
-			c = d.convert(ctx, conv)
-			d.converted[k] = c
+	for _, conv := range tiffConverters {
+		var c *convertedTIFF
+		at := i // the page's directory in the rewrite
+		if conv.page {
+			if d.page == nil || d.pageConverted != i {
+				d.page = nil // the last page's rewrite may go before this one is made
+				d.page, d.pageConverted = d.convert(ctx, conv, i), i
+			}
+			c, at = d.page, 0
+		} else {
+			if d.rgba == nil {
+				d.rgba = d.convert(ctx, conv, -1)
+			}
+			c = d.rgba
 		}
 		if c.err != nil {
 			return nil, c.err
 		}
-		cimg, cerr := tiffPage(c.data, c.pages, i, d.maxPixels)
+		cimg, cerr := tiffPage(c.data, c.pages, at, d.maxPixels)
 		if cerr == nil {
 			o := d.tiff.orientation[i]
 			if conv.flips != nil {
@@ -168,6 +194,7 @@ type tiffPages struct {
 // TIFF that x/image/tiff reads.
 type tiffConverter struct {
 	tool string
+	page bool // rewrites one page (its input "file,N"), not the whole file
 	args func(in, out string) []string
 	// flips says, by Orientation tag value, which orientation the tool has
 	// already applied to the pixels (nil: none). libtiff's RGBA interface
@@ -179,14 +206,21 @@ type tiffConverter struct {
 
 // tiffConverters are tried in order on a page Go's decoder refuses.
 //
-// tiffcp rewrites every page as LZW, keeping its depth and channels: it is
-// enough for a compression Go lacks (JPEG, old-style JPEG, LZMA, ZSTD…)
-// and keeps a grey page one byte a pixel. tiff2rgba decodes every page
-// libtiff reads, whatever its photometric, depth, alpha or planar layout,
-// into 8-bit RGBA (4 bytes a pixel; LZW on disk): grey with alpha, 2- and
-// 4-bit palettes, 12-bit and the rest.
+// tiffcp rewrites the one page uncompressed, keeping its depth and
+// channels: it is enough for a compression Go lacks (JPEG, old-style JPEG,
+// LZMA, ZSTD…) and keeps a grey page one byte a pixel. One page, so that
+// memory and the disk hold one page's pixels however many the document
+// has; uncompressed, because the rewrite is read once, at once: for a
+// 300-dpi book page in JPEG (1457×2084 RGB), LZW took tiffcp 0.21 s
+// against 0.07 s, was larger than the raw pixels (10.7 MB against 9.8, as
+// noise in a scan does not compress), and cost Go's decoder about 0.4 s
+// more. tiff2rgba decodes every page libtiff reads, whatever its
+// photometric, depth, alpha or planar layout, into 8-bit RGBA (4 bytes a
+// pixel; LZW on disk): grey with alpha, 2- and 4-bit palettes, 12-bit and
+// the rest; it rewrites the whole document (it cannot pick a page), which
+// only such rare files pay for.
 var tiffConverters = [...]tiffConverter{
-	{tool: "tiffcp", args: func(in, out string) []string { return []string{"-c", "lzw", "-p", "contig", in, out} }},
+	{tool: "tiffcp", page: true, args: func(in, out string) []string { return []string{"-c", "none", "-p", "contig", in, out} }},
 	{tool: "tiff2rgba", args: func(in, out string) []string { return []string{"-c", "lzw", in, out} },
 		flips: &[9]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 1, 6: 2, 7: 3, 8: 4}},
 }
@@ -198,21 +232,36 @@ type convertedTIFF struct {
 	err   error
 }
 
-// convert runs conv on the document, as a separate sandboxed process, as
-// poppler is for PDFs: libtiff parses the untrusted file in a process of its
-// own, with an empty environment and resource limits, and Go decodes what it
-// writes. The rewrite must have the original's pages.
-func (d *Document) convert(ctx context.Context, conv tiffConverter) *convertedTIFF {
+// convert runs conv on page i of the document (on all of it when i is
+// -1), as a separate sandboxed process, as poppler is for PDFs: libtiff
+// parses the untrusted file in a process of its own, with an empty
+// environment and resource limits, and Go decodes what it writes. The
+// rewrite must have the page, or the original's pages.
+func (d *Document) convert(ctx context.Context, conv tiffConverter, i int) *convertedTIFF {
 	fail := func(err error) *convertedTIFF { return &convertedTIFF{err: err} }
-	dir, err := os.MkdirTemp("", "s3ocr-tiff-")
-	if err != nil {
-		return fail(err)
+	if d.dir == "" {
+		dir, err := os.MkdirTemp("", "s3ocr-tiff-")
+		if err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "in.tif"), d.data, 0o600); err != nil {
+			os.RemoveAll(dir)
+			return fail(err)
+		}
+		d.dir = dir
 	}
-	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "in.tif"), d.data, 0o600); err != nil {
-		return fail(err)
+	in, want := "in.tif", len(d.tiff.ifds)
+	lim := sandbox.Limits{Dir: d.dir}
+	if i >= 0 {
+		// tiffcp's "file,N": directory N (from 0) of the file only.
+		in, want = "in.tif,"+strconv.Itoa(i), 1
+		// Uncompressed, a page within the pixel limit is at most 8 bytes
+		// a pixel (16-bit RGBA) and its tags.
+		lim.FileSize = max(sandbox.DefaultFileSize, 8*d.maxPixels+1<<20)
 	}
-	_, err = sandbox.Run(ctx, sandbox.Limits{Dir: dir}, conv.tool, conv.args("in.tif", "out.tif")...)
+	out := filepath.Join(d.dir, "out.tif")
+	defer os.Remove(out)
+	_, err := sandbox.Run(ctx, lim, conv.tool, conv.args(in, "out.tif")...)
 	var exit *sandbox.ExitError
 	switch {
 	case errors.As(err, &exit):
@@ -226,16 +275,16 @@ func (d *Document) convert(ctx context.Context, conv tiffConverter) *convertedTI
 	case err != nil:
 		return fail(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "out.tif"))
+	data, err := os.ReadFile(out)
 	if err != nil {
 		return fail(err)
 	}
-	pages, err := readTIFFPages(data, len(d.tiff.ifds))
+	pages, err := readTIFFPages(data, want)
 	if err != nil {
 		return fail(err)
 	}
-	if len(pages.ifds) != len(d.tiff.ifds) {
-		return fail(ocr.Errorf(ocr.EBADIMAGE, "the TIFF is corrupt: libtiff read %d of its %d pages", len(pages.ifds), len(d.tiff.ifds)))
+	if len(pages.ifds) != want {
+		return fail(ocr.Errorf(ocr.EBADIMAGE, "the TIFF is corrupt: libtiff read %d of its %d pages", len(pages.ifds), want))
 	}
 	return &convertedTIFF{data: data, pages: pages}
 }

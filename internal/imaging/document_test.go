@@ -25,6 +25,7 @@ func readTestdata(t testing.TB, name string) []byte {
 func TestOpen_MultiPageTIFFPageByPage(t *testing.T) {
 	data := readTestdata(t, "pages.tif")
 	d, err := Open(data, 60_000_000, 100)
+	defer d.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,17 +98,46 @@ func TestOpen_JPEGCompressedTIFFIsConvertedAndRead(t *testing.T) {
 	if _, err := Decode(data, 60_000_000); ocr.ErrorCode(err) != ocr.EUNSUPPORTED {
 		t.Fatalf("Go decoded a JPEG-compressed TIFF itself (%v): the conversion is untested", err)
 	}
+	original, err := Open(readTestdata(t, "pages.tif"), 60_000_000, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, err := Open(data, 60_000_000, 10)
+	defer d.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Pages() != 2 {
 		t.Fatalf("pages = %d", d.Pages())
 	}
-	for i := range 2 {
-		if _, err := d.Page(context.Background(), i); err != nil {
+	// Out of order: each page is converted alone, when it is read.
+	for _, i := range []int{1, 0, 1} {
+		img, err := d.Page(context.Background(), i)
+		if err != nil {
 			t.Fatalf("page %d: %v", i+1, err)
 		}
+		want, err := original.Page(context.Background(), i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img.Bounds() != want.Bounds() {
+			t.Fatalf("page %d is %v, want %v", i+1, img.Bounds(), want.Bounds())
+		}
+	}
+	// The converted file is one page: memory and disk hold one page's
+	// pixels however many the document has.
+	if d.page == nil || len(d.page.pages.ifds) != 1 {
+		t.Fatalf("the conversion holds %+v", d.page)
+	}
+	kept := d.dir
+	if _, err := os.Stat(filepath.Join(kept, "in.tif")); err != nil {
+		t.Fatalf("the document's file for libtiff: %v", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(kept); !os.IsNotExist(err) {
+		t.Fatalf("Close left %s: %v", kept, err)
 	}
 }
 
@@ -121,6 +151,7 @@ func FuzzSniffAndOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		Sniff(data)
 		d, err := Open(data, 1_000_000, 3)
+		defer d.Close()
 		if err != nil {
 			if ocr.ErrorCode(err) == ocr.EINTERNAL {
 				t.Fatalf("uncoded error: %v", err)

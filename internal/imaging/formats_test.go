@@ -253,6 +253,7 @@ func tiffcp(t *testing.T, data []byte, args ...string) []byte {
 func openPage(t *testing.T, data []byte) (image.Image, error) {
 	t.Helper()
 	d, err := Open(data, limit, 10)
+	defer d.Close()
 	if err != nil {
 		return nil, err
 	}

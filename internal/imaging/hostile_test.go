@@ -167,6 +167,7 @@ func TestOpen_HostileInputsEndCleanly(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var img image.Image
 			d, err := Open(tt.data, limit, maxPages)
+			defer d.Close()
 			if err == nil {
 				img, err = d.Page(context.Background(), 0)
 			}

@@ -39,6 +39,7 @@ func writeImages(ctx context.Context, pw *writer, font int, data []byte, content
 	if err != nil {
 		return err
 	}
+	defer doc.Close()
 	if doc.Pages() != pages.Pages() {
 		return fmt.Errorf("searchpdf: the image has %d pages, the result %d", doc.Pages(), pages.Pages())
 	}
