@@ -47,7 +47,9 @@ type Run struct {
 }
 
 // Plan is what make bench runs: about four minutes on two CPUs. The OCR
-// benchmark reads 5 pages three ways after a warm-up; the deployed run
+// benchmark reads 5 pages three ways after a warm-up; the scans run reads
+// six real scans of the shared corpus through the handler and the CLI,
+// three times each (about a minute and a half); the deployed run
 // builds the static amd64 bootstrap and the layer (about a minute), reads 5
 // pages through it and starts it 5 times cold; the memory benchmark reads
 // each document once (the two 50-page PDFs, side by side, take a minute and
@@ -56,6 +58,7 @@ type Run struct {
 // 4-page PDF with one engine and with two, three times each (about 40 s).
 var Plan = []Run{
 	{Name: "ocr", Bench: "^BenchmarkOCRPage$", Benchtime: "5x", Threads: "1"},
+	{Name: "scans", Bench: "^BenchmarkScans$", Benchtime: "3x", Threads: "1"},
 	{Name: "deployed", Pkg: "internal/portable", Bench: "^(BenchmarkDeployedPage|BenchmarkColdStart)$", Benchtime: "5x", Threads: "1"},
 	{Name: "store", Bench: "^(BenchmarkDuplicate|BenchmarkStatus|BenchmarkStatusThroughput)$", Benchtime: "1s", Threads: "1"},
 	{Name: "memory", Bench: "^BenchmarkMemory$", Benchtime: "1x", Threads: "1"},
@@ -70,7 +73,7 @@ var Plan = []Run{
 
 // quickBenchtime is each run's benchtime with Options.Quick: a smoke test of
 // the whole path, not figures to keep.
-var quickBenchtime = map[string]string{"5x": "1x", "2x": "1x", "1s": "100ms"}
+var quickBenchtime = map[string]string{"5x": "1x", "3x": "1x", "2x": "1x", "1s": "100ms"}
 
 // Options configure Execute.
 type Options struct {

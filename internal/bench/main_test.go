@@ -191,9 +191,15 @@ func (r *recorder) Last() service.Report {
 // returns the upload id and the event S3 would send for the object.
 func (e *env) upload(tb testing.TB, content []byte, contentType string) (string, events.S3Event) {
 	tb.Helper()
+	return e.uploadIn(tb, content, contentType, "eng")
+}
+
+// uploadIn is upload with the languages to read.
+func (e *env) uploadIn(tb testing.TB, content []byte, contentType string, langs ...string) (string, events.S3Event) {
+	tb.Helper()
 	ctx := context.Background()
 	up, err := e.uploads.Create(ctx, service.CreateUploadRequest{
-		Filename: "page", ContentType: contentType, Size: int64(len(content)), Languages: []string{"eng"},
+		Filename: "page", ContentType: contentType, Size: int64(len(content)), Languages: langs,
 	})
 	if err != nil {
 		tb.Fatal("create upload:", err)
@@ -267,3 +273,22 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// handle times the process handler on one event, the benchmark's timer
+// running only meanwhile, and fails unless the page was read (not found
+// cached). It returns the wall and CPU time and the processor's report.
+func handle(b *testing.B, proc *handler.S3, rec *recorder, ev events.S3Event) (wall, cpu time.Duration, r service.Report) {
+	b.Helper()
+	b.StartTimer()
+	t0, c0 := time.Now(), cpuTime()
+	err := proc.Handle(context.Background(), ev)
+	wall, cpu = time.Since(t0), cpuTime()-c0
+	b.StopTimer()
+	if err != nil {
+		b.Fatal("process:", err)
+	}
+	if r = rec.Last(); r.Outcome != service.OutcomeProcessed {
+		b.Fatalf("process: outcome %s, want processed", r.Outcome)
+	}
+	return wall, cpu, r
+}

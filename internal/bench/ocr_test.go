@@ -17,7 +17,6 @@ import (
 	"github.com/s3ocr/s3ocr/internal/config"
 	"github.com/s3ocr/s3ocr/internal/imaging"
 	"github.com/s3ocr/s3ocr/internal/localstack"
-	"github.com/s3ocr/s3ocr/internal/service"
 	"github.com/s3ocr/s3ocr/internal/tesseract"
 )
 
@@ -100,19 +99,8 @@ func BenchmarkOCRPage(b *testing.B) {
 		decodeT = append(decodeT, time.Since(t0))
 		steps := []func(){
 			func() {
-				b.StartTimer()
-				t0, c0 := time.Now(), cpuTime()
-				err := proc.Handle(ctx, ev)
-				handlerT = append(handlerT, time.Since(t0))
-				handlerCPU = append(handlerCPU, cpuTime()-c0)
-				b.StopTimer()
-				if err != nil {
-					b.Fatal("process:", err)
-				}
-				r := rec.Last()
-				if r.Outcome != service.OutcomeProcessed {
-					b.Fatalf("process: outcome %s, want processed", r.Outcome)
-				}
+				wall, cpu, r := handle(b, proc, rec, ev)
+				handlerT, handlerCPU = append(handlerT, wall), append(handlerCPU, cpu)
 				readT, ocrT, storeT = append(readT, r.Read), append(ocrT, r.OCR), append(storeT, r.Store)
 			},
 			func() {
