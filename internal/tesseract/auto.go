@@ -285,7 +285,6 @@ func (e *Engine) detectPage(page []byte, dpi int) pageOSD {
 		if e.loadOSD() {
 			*e.page = e.osd.detect(page, dpi)
 		}
-		e.osdRuns++
 	}
 	return *e.page
 }

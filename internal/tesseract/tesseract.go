@@ -73,7 +73,6 @@ type Engine struct {
 	installed []string // sorted, without osd
 	info      ocr.EngineInfo
 	heights   heightRange // the character heights pages are read at: readableHeights
-	osdBelow  float64     // the confidence under which a page's orientation is checked: osdBelow
 
 	mu     sync.Mutex
 	client *gosseract.Client // nil until the first page, and after a failed init
@@ -83,10 +82,9 @@ type Engine struct {
 	scaled int               // how many pages were read rescaled: for tests
 	closed bool
 
-	osd     *osd     // orientation and script detection, loaded on the first page that needs it
-	noOSD   bool     // osd.traineddata could not be loaded: pages read upright, Auto pages as Latin
+	osd     *osd     // script detection for Auto, loaded on the first such page
+	noOSD   bool     // osd.traineddata could not be loaded: Auto pages read as Latin
 	page    *pageOSD // what OSD said of the page being read; nil until asked
-	osdRuns int      // how many pages OSD ran on: for tests
 	scripts []string // the script OSD named for each Auto page, "" for none: for tests
 }
 
@@ -116,7 +114,6 @@ func New(cfg Config) (*Engine, error) {
 		installed: installed,
 		info:      ocr.EngineInfo{Name: "tesseract", Version: gosseract.Version()},
 		heights:   readableHeights,
-		osdBelow:  osdBelow,
 	}, nil
 }
 
@@ -293,15 +290,9 @@ func (e *Engine) recognize(page []byte, dpi int, langs string) ([]gosseract.Boun
 		}
 	}
 	// Engines of a pool recognise at the same time; none while an Init
-	// has stderr redirected. The lock is let go before OSD, whose first
-	// use loads its model, an Init that takes it alone.
+	// has stderr redirected.
 	apiLock.RLock()
-	locked := true
-	defer func() {
-		if locked {
-			apiLock.RUnlock()
-		}
-	}()
+	defer apiLock.RUnlock()
 	// Kept by gosseract and applied again after every Init: a new
 	// language set gets a new Tesseract object with defaults.
 	//
@@ -324,23 +315,19 @@ func (e *Engine) recognize(page []byte, dpi int, langs string) ([]gosseract.Boun
 		return nil, fmt.Errorf("tesseract: %w", err)
 	}
 	conf := meanConfidence(boxes)
-	if conf >= e.osdBelow {
+	if conf >= osdBelow {
 		return boxes, nil
 	}
-	// A page that reads badly may be sideways or upside down. Orientation
-	// detection alone says so in a fraction of a reading; only a page it
-	// finds turned is read again, with automatic segmentation and OSD,
-	// which turns it first, and the better reading kept. A page OSD finds
-	// upright, or cannot tell, would be read again exactly as it was (see
-	// turnedByPSM1). (OSD needs osd.traineddata, which the layer carries;
-	// without it a page is read upright.)
-	apiLock.RUnlock()
-	locked = false
-	if !turnedByPSM1(e.detectPage(page, dpi)) {
-		return boxes, nil
-	}
-	apiLock.RLock()
-	locked = true
+	// A page that reads badly may be sideways or upside down: read it again
+	// with orientation and script detection, which turns it first, and keep
+	// the better reading. (It needs osd.traineddata, which the layer
+	// carries; without it Tesseract warns and reads as before.)
+	//
+	// Detecting the orientation alone first (OSD, a fraction of a reading)
+	// would save an upright page that reads badly its second reading, but
+	// OSD needs the page, and keeping it in Go through every recognition
+	// for that raised an A4 page's peak from 98 to 112 MB (make bench's
+	// memory figures). No page of the corpus reads under osdBelow upright.
 	turned, err := e.read(gosseract.PSM_AUTO_OSD)
 	if err != nil {
 		return nil, fmt.Errorf("tesseract: %w", err)
@@ -351,17 +338,8 @@ func (e *Engine) recognize(page []byte, dpi int, langs string) ([]gosseract.Boun
 	return boxes, nil
 }
 
-// turnedByPSM1 reports whether automatic segmentation with OSD (PSM 1)
-// may read a page turned, from what OSD says of it: when OSD finds it in
-// any orientation but upright, whatever its confidence. (Tesseract's page
-// segmentation keeps weakly upside-down Latin text upright, but its margin
-// is measured on its own blobs: the upside-down invoice of the tests, at a
-// confidence of 2.6 here, was turned and read right by PSM 1.) When OSD
-// finds the page upright, or cannot tell, PSM 1 reads it upright too.
-func turnedByPSM1(o pageOSD) bool { return o.ok && o.degrees != 0 }
-
-// osdBelow is the mean word confidence under which a page's orientation is
-// detected, and the page read a second time if it is turned. Automatic page segmentation with
+// osdBelow is the mean word confidence under which a page is read a second
+// time with orientation detection. Automatic page segmentation with
 // orientation and script detection (PSM 1) reads pages scanned sideways or
 // upside down, which plain automatic segmentation (PSM 3, the tesseract
 // CLI's default) reads as noise: on the corpus it took the clean pages from
@@ -369,11 +347,9 @@ func turnedByPSM1(o pageOSD) bool { return o.ok && o.degrees != 0 }
 // about 15% of a full page's time (1.34 s against 1.13 s on an A4 page), on
 // every page. Read with PSM 3, upright pages of the corpus score 0.51 to
 // 0.96, the same pages turned 180° or 270° score 0.11 to 0.37 (90° the
-// other way, Tesseract reads as vertical lines as well as upright): so the
-// orientation of pages under 0.5 is detected, and those found turned are
-// read again with PSM 1. An upright page that reads badly (a poor scan)
-// pays for the detection, a fraction of a reading, instead of a second
-// reading.
+// other way, Tesseract reads as vertical lines as well as upright): so
+// pages under 0.5 are read again with PSM 1, which costs the worst pages a
+// second reading and saves the rest the detection.
 const osdBelow = 0.5
 
 // read recognises the image set on the client with a page segmentation

@@ -669,47 +669,4 @@ func TestRecognize_TurnedPagesAreReadAgainWithOrientation(t *testing.T) {
 			}
 		})
 	}
-	if e.osdRuns != 2 {
-		t.Fatalf("OSD ran on %d pages, want the two turned ones", e.osdRuns)
-	}
-}
-
-// A page that reads badly but is upright is read once: orientation
-// detection finds it upright, and a second reading would read it the same.
-// (Every page counts as reading badly here; a real poor scan reads well
-// enough after the engine's scaling that none could be made to order.)
-func TestRecognize_AnUprightPageThatReadsBadlyIsReadOnce(t *testing.T) {
-	e := newEngine(t)
-	e.osdBelow = 1.01
-	img := decodeFile(t, filepath.Join("..", "..", "testdata", "invoice.png"))
-	p, err := e.Recognize(context.Background(), img, []string{"eng"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.osdRuns != 1 || e.reads != 1 {
-		t.Fatalf("OSD ran %d times and the page was read %d times, want once each", e.osdRuns, e.reads)
-	}
-	if e.page == nil || !e.page.ok || e.page.degrees != 0 {
-		t.Fatalf("OSD said %+v of an upright page", e.page)
-	}
-	if !strings.Contains(p.Text, "Invoice") {
-		t.Fatalf("text %q", p.Text)
-	}
-}
-
-func TestTurnedByPSM1(t *testing.T) {
-	for _, tt := range []struct {
-		o    pageOSD
-		want bool
-	}{
-		{pageOSD{}, false}, // OSD could not tell
-		{pageOSD{ok: true, degrees: 0, orientConf: 30, script: "Latin"}, false},
-		{pageOSD{ok: true, degrees: 90, orientConf: 1, script: "Latin"}, true},
-		{pageOSD{ok: true, degrees: 180, orientConf: 2.6, script: "Latin"}, true},
-		{pageOSD{ok: true, degrees: 270, orientConf: 20, script: "Latin"}, true},
-	} {
-		if got := turnedByPSM1(tt.o); got != tt.want {
-			t.Errorf("%+v: %v, want %v", tt.o, got, tt.want)
-		}
-	}
 }
