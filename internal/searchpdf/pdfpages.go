@@ -185,8 +185,13 @@ func renderBurned(ctx context.Context, dir string, i, w, h int, maxPixels int64,
 	if int64(w)*int64(h) > maxPixels {
 		return nil, ocr.Errorf(ocr.ETOOMANYPIXELS, "page %d would be %d×%d pixels at %d dpi, over the limit of %d", i+1, w, h, DPI, maxPixels)
 	}
-	// Limits as pdf's renders have, with three bytes a pixel.
-	lim := sandbox.Limits{CPU: 2 * time.Second, Timeout: 10 * time.Second, Dir: dir, Output: 3*int64(w+2)*int64(h+2) + 64}
+	// Limits as pdf's renders have, with three bytes a pixel. The buffer
+	// is made at that size at once: grown by doubling as pdftoppm writes,
+	// an A4 page's 26 MB passed through buffers of 32 and 64 MB, both
+	// held while copying, and a collection then found 126 MB live for a
+	// document whose pages each need 26.
+	out3 := 3*int64(w+2)*int64(h+2) + 64
+	lim := sandbox.Limits{CPU: 2 * time.Second, Timeout: 10 * time.Second, Dir: dir, Output: out3, OutputSize: out3}
 	n := strconv.Itoa(i + 1)
 	out, err := sandbox.Run(ctx, lim, "pdftoppm", "-f", n, "-l", n, "-cropbox", "-r", strconv.Itoa(DPI), "doc.pdf")
 	if err != nil {
