@@ -25,21 +25,20 @@ package tesseract
 #include <tesseract/capi.h>
 #include <leptonica/allheaders.h>
 
-// s3ocr_osd runs orientation and script detection on an encoded image. It
-// returns 0 with the page's orientation in degrees (counter-clockwise, as
-// Tesseract counts it), the orientation's confidence and the script's name,
-// or non-zero when OSD cannot tell (too little text, or an image Leptonica
-// cannot read).
-static int s3ocr_osd(TessBaseAPI *api, const unsigned char *img, size_t n, int dpi, int *deg, float *orientConf, char *script, int len) {
+// s3ocr_osd detects the script of an encoded image. It returns 0 and the
+// script's name in script, or non-zero when OSD cannot tell (too little
+// text, or an image Leptonica cannot read).
+static int s3ocr_osd(TessBaseAPI *api, const unsigned char *img, size_t n, int dpi, char *script, int len) {
 	PIX *pix = pixReadMem(img, n);
 	if (pix == NULL) {
 		return -1;
 	}
 	pixSetResolution(pix, dpi, dpi); // the page has none: Tesseract would warn
 	TessBaseAPISetImage2(api, pix);  // and keeps its own clone
-	float scriptConf = 0;
+	int deg = 0;
+	float orientConf = 0, scriptConf = 0;
 	const char *name = NULL;
-	BOOL ok = TessBaseAPIDetectOrientationScript(api, deg, orientConf, &name, &scriptConf);
+	BOOL ok = TessBaseAPIDetectOrientationScript(api, &deg, &orientConf, &name, &scriptConf);
 	if (ok && name != NULL) {
 		strncpy(script, name, len - 1);
 		script[len - 1] = 0;
@@ -242,51 +241,16 @@ func newOSD(prefix string) (*osd, error) {
 	return &osd{api: api}, nil
 }
 
-// pageOSD is what orientation and script detection says of a page.
-type pageOSD struct {
-	ok         bool    // false when OSD could not tell
-	degrees    int     // the page's orientation: 0 upright, 90, 180 or 270
-	orientConf float64 // how sure it is of that orientation
-	script     string  // the script's name, "Latin"
-}
-
-// detect runs orientation and script detection on a page (encoded for
-// Leptonica) at a resolution.
-func (o *osd) detect(page []byte, dpi int) pageOSD {
+// script names the script of a page (encoded for Leptonica, see spix.go)
+// at a resolution, "" when OSD cannot tell.
+func (o *osd) script(page []byte, dpi int) string {
 	apiLock.RLock()
 	defer apiLock.RUnlock()
 	var name [64]C.char
-	var deg C.int
-	var conf C.float
-	if C.s3ocr_osd(o.api, (*C.uchar)(unsafe.Pointer(&page[0])), C.size_t(len(page)), C.int(dpi), &deg, &conf, &name[0], C.int(len(name))) != 0 {
-		return pageOSD{}
+	if C.s3ocr_osd(o.api, (*C.uchar)(unsafe.Pointer(&page[0])), C.size_t(len(page)), C.int(dpi), &name[0], C.int(len(name))) != 0 {
+		return ""
 	}
-	return pageOSD{ok: true, degrees: int(deg), orientConf: float64(conf), script: C.GoString(&name[0])}
-}
-
-// loadOSD loads the OSD model on the first page that needs it. It reports
-// false when osd.traineddata cannot be loaded. e.mu must be held.
-func (e *Engine) loadOSD() bool {
-	if e.osd == nil && !e.noOSD {
-		o, err := newOSD(e.prefix)
-		if err != nil {
-			e.noOSD = true
-		}
-		e.osd = o
-	}
-	return e.osd != nil
-}
-
-// detectPage runs OSD on the page being read, once per page however often it
-// is asked (e.page holds the answer). e.mu must be held.
-func (e *Engine) detectPage(page []byte, dpi int) pageOSD {
-	if e.page == nil {
-		e.page = &pageOSD{}
-		if e.loadOSD() {
-			*e.page = e.osd.detect(page, dpi)
-		}
-	}
-	return *e.page
+	return C.GoString(&name[0])
 }
 
 func (o *osd) close() {
@@ -297,8 +261,17 @@ func (o *osd) close() {
 // recognizeAuto reads a page with the languages its script calls for, and
 // says which. e.mu must be held.
 func (e *Engine) recognizeAuto(page []byte, dpi int) ([]gosseract.BoundingBox, []string, error) {
-	// Without OSD, or when it cannot tell, the page is read as Latin.
-	script := e.detectPage(page, dpi).script
+	script := ""
+	if e.osd == nil && !e.noOSD {
+		o, err := newOSD(e.prefix)
+		if err != nil {
+			e.noOSD = true // read as Latin, as when OSD cannot tell
+		}
+		e.osd = o
+	}
+	if e.osd != nil {
+		script = e.osd.script(page, dpi)
+	}
 	e.scripts = append(e.scripts, script)
 	cands := scriptCandidates(script, e.installed)
 	if scriptLanguages[script] != nil || len(cands) == 1 {

@@ -55,23 +55,16 @@ func grayPGM(img image.Image) []byte {
 	case *image.YCbCr:
 		ycbcrGray(m, pix)
 	default:
-		anyGray(img, pix)
-	}
-	return out
-}
-
-// anyGray converts paletted, 16-bit, CMYK and any other image, slower,
-// through color.Color.
-func anyGray(img image.Image, pix []byte) {
-	b := img.Bounds()
-	w := b.Dx()
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < w; x++ {
-			r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			white := 0xffff - a
-			pix[y*w+x] = grey16(r+white, g+white, bl+white)
+		// Paletted, 16-bit, CMYK and the rest: slower, through color.Color.
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+				white := 0xffff - a
+				pix[y*w+x] = grey16(r+white, g+white, bl+white)
+			}
 		}
 	}
+	return out
 }
 
 // grey8 is Leptonica's weighted sum of 8-bit channels, rounded.

@@ -84,7 +84,6 @@ type Engine struct {
 
 	osd     *osd     // script detection for Auto, loaded on the first such page
 	noOSD   bool     // osd.traineddata could not be loaded: Auto pages read as Latin
-	page    *pageOSD // what OSD said of the page being read; nil until asked
 	scripts []string // the script OSD named for each Auto page, "" for none: for tests
 }
 
@@ -220,7 +219,6 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 		e.scaled++
 	}
 	tuneHeap()
-	e.page = nil // OSD runs afresh on each page, if at all
 	var boxes []gosseract.BoundingBox
 	var used []string
 	if auto {
@@ -281,8 +279,8 @@ func (e *Engine) init(langs string) error {
 }
 
 // recognize runs one recognition of a page (encoded for Leptonica, see
-// spix.go) at a resolution with the languages, reusing the client when it was initialised for them. e.mu must
-// be held.
+// spix.go) at a resolution with the languages, reusing the client when it
+// was initialised for them. e.mu must be held.
 func (e *Engine) recognize(page []byte, dpi int, langs string) ([]gosseract.BoundingBox, error) {
 	if e.client == nil || langs != e.langs {
 		if err := e.init(langs); err != nil {
@@ -296,7 +294,7 @@ func (e *Engine) recognize(page []byte, dpi int, langs string) ([]gosseract.Boun
 	// Kept by gosseract and applied again after every Init: a new
 	// language set gets a new Tesseract object with defaults.
 	//
-	// A PGM carries no resolution, so gosseract would say 70 dpi, which
+	// The page carries no resolution, so gosseract would say 70 dpi, which
 	// Tesseract takes as "unknown"; user_defined_dpi overrides it.
 	e.client.SetVariable("user_defined_dpi", strconv.Itoa(dpi))
 	if err := e.client.SetImageFromBytes(page); err != nil {
