@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -291,4 +292,18 @@ func handle(b *testing.B, proc *handler.S3, rec *recorder, ev events.S3Event) (w
 		b.Fatalf("process: outcome %s, want processed", r.Outcome)
 	}
 	return wall, cpu, r
+}
+
+// runCLI times the tesseract command line on one file, as a shell script or
+// a cold container runs it: its wall and CPU time and what it printed.
+func runCLI(b *testing.B, cli string, args ...string) (wall, cpu time.Duration, text string) {
+	b.Helper()
+	var out bytes.Buffer
+	cmd := exec.Command(cli, args...)
+	cmd.Stdout = &out
+	t0 := time.Now()
+	if err := cmd.Run(); err != nil {
+		b.Fatal("tesseract:", err)
+	}
+	return time.Since(t0), rusageCPU(cmd.ProcessState.SysUsage().(*syscall.Rusage)), out.String()
 }

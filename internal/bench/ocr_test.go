@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -104,16 +102,9 @@ func BenchmarkOCRPage(b *testing.B) {
 				readT, ocrT, storeT = append(readT, r.Read), append(ocrT, r.OCR), append(storeT, r.Store)
 			},
 			func() {
-				var out bytes.Buffer
-				cmd := exec.Command(cli, cliArgs(file)...)
-				cmd.Stdout = &out
-				t0 := time.Now()
-				if err := cmd.Run(); err != nil {
-					b.Fatal("tesseract:", err)
-				}
-				cliT = append(cliT, time.Since(t0))
-				cliCPU = append(cliCPU, rusageCPU(cmd.ProcessState.SysUsage().(*syscall.Rusage)))
-				lastCLI = out.String()
+				var wall, cpu time.Duration
+				wall, cpu, lastCLI = runCLI(b, cli, cliArgs(file)...)
+				cliT, cliCPU = append(cliT, wall), append(cliCPU, cpu)
 			},
 			func() {
 				t0 := time.Now()

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -87,16 +86,9 @@ func BenchmarkScans(b *testing.B) {
 						handlerT, handlerCPU, ocrT = append(handlerT, wall), append(handlerCPU, cpu), append(ocrT, r.OCR)
 					},
 					func() {
-						var out bytes.Buffer
-						cmd := exec.Command(cli, file, "stdout", "--tessdata-dir", tessdata(), "-l", lang)
-						cmd.Stdout = &out
-						t0 := time.Now()
-						if err := cmd.Run(); err != nil {
-							b.Fatal("tesseract:", err)
-						}
-						cliT = append(cliT, time.Since(t0))
-						cliCPU = append(cliCPU, rusageCPU(cmd.ProcessState.SysUsage().(*syscall.Rusage)))
-						lastCLI = out.String()
+						var wall, cpu time.Duration
+						wall, cpu, lastCLI = runCLI(b, cli, file, "stdout", "--tessdata-dir", tessdata(), "-l", lang)
+						cliT, cliCPU = append(cliT, wall), append(cliCPU, cpu)
 					},
 				}
 				for k := range steps {
