@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/spool"
 )
 
 // FanOut splits a long document into ranges of pages, each read by an
@@ -245,9 +246,9 @@ func (p *Processor) readRange(ctx context.Context, log *slog.Logger, rep *Report
 	}
 
 	readStart := p.Now()
-	data, obj, unmap, err := p.read(ctx, job.Key)
+	file, obj, err := p.read(ctx, job.Key)
 	rep.Read = p.Now().Sub(readStart)
-	defer unmap()
+	defer file.Close()
 	switch {
 	case err != nil && ocr.Permanent(err):
 		return p.failRange(ctx, log, rep, job, claim, err)
@@ -261,7 +262,7 @@ func (p *Processor) readRange(ctx context.Context, log *slog.Logger, rep *Report
 	defer lost(nil)
 	stop := p.heartbeat(rctx, log, claim, lost)
 	ocrStart := p.Now()
-	err = p.recognizeRange(rctx, rep, job, data, claim.Takeovers > 0)
+	err = p.recognizeRange(rctx, rep, job, file, claim.Takeovers > 0)
 	rep.OCR = p.Now().Sub(ocrStart)
 	stop()
 	switch {
@@ -325,8 +326,8 @@ func (r *rangePages) Page(ctx context.Context, i int) (image.Image, *ocr.Page, e
 // (ocr.PageChunk pages, a request each), each chunk as soon as its pages
 // are read, adding them to the upload's progress. A range taken over from
 // a worker that died first keeps the chunks that worker wrote.
-func (p *Processor) recognizeRange(ctx context.Context, rep *Report, job *RangeJob, data []byte, takenOver bool) error {
-	src, err := p.Documents.Open(ctx, data, job.ContentType)
+func (p *Processor) recognizeRange(ctx context.Context, rep *Report, job *RangeJob, file *spool.File, takenOver bool) error {
+	src, err := p.open(ctx, file, job.ContentType)
 	if err != nil {
 		return err
 	}

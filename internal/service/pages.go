@@ -12,6 +12,7 @@ import (
 
 	"github.com/s3ocr/s3ocr/internal/entities"
 	"github.com/s3ocr/s3ocr/internal/ocr"
+	"github.com/s3ocr/s3ocr/internal/spool"
 )
 
 // recognize reads a document page by page into a result.
@@ -21,9 +22,9 @@ import (
 // they are read (best effort), and the progress says how many from the
 // first are kept, so GET /uploads/{id}/pages/{n} can answer them before
 // the document is done.
-func (p *Processor) recognize(ctx context.Context, rep *Report, u *ocr.Upload, rkey string, data []byte, contentType string) (*ocr.Result, error) {
+func (p *Processor) recognize(ctx context.Context, rep *Report, u *ocr.Upload, rkey string, file *spool.File, contentType string) (*ocr.Result, error) {
 	uploadID, langs := u.ID, u.Languages
-	src, err := p.Documents.Open(ctx, data, contentType)
+	src, err := p.open(ctx, file, contentType)
 	if err != nil {
 		return nil, err
 	}

@@ -57,3 +57,19 @@ func (f *File) Close() error {
 	f.Data = nil
 	return err
 }
+
+// Evict drops the file's pages from the process's resident memory, keeping
+// the data: the mapping stays, and a page read again comes back from the
+// page cache (or the disk). Reading a file once, as copying a PDF to
+// poppler's own file does, otherwise leaves all of it resident in the
+// process (and counted in a Lambda function's memory) until Close. It is
+// safe whenever Data is valid, even while other goroutines read it.
+func (f *File) Evict() {
+	if f == nil || f.Data == nil {
+		return
+	}
+	// MADV_DONTNEED on a shared mapping of a file only unmaps its pages;
+	// on anonymous memory it would zero them, so this is only ever done on
+	// the mapping Read made.
+	_ = syscall.Madvise(f.Data, syscall.MADV_DONTNEED)
+}
