@@ -115,8 +115,8 @@ func zoomed(img image.Image, z float64) (image.Image, bool) {
 	if float64(w)*float64(h)*z*z > 35e6 {
 		return nil, false
 	}
-	nw, nh := int(math.Round(float64(w)*z)), int(math.Round(float64(h)*z))
-	return &image.Gray{Pix: pgmPixels(resizePGM(grayPGM(img), w, h, z)), Stride: nw, Rect: image.Rect(0, 0, nw, nh)}, true
+	pix, nw, nh := resizePixels(grayPixels(img), w, h, z)
+	return &image.Gray{Pix: pix, Stride: nw, Rect: image.Rect(0, 0, nw, nh)}, true
 }
 
 // TestCorpus_TextHeightScaling reads every page of the corpus twice, as it
@@ -165,8 +165,7 @@ func TestCorpus_TextHeightScaling(t *testing.T) {
 			if !ok {
 				return
 			}
-			g := grayPGM(img)
-			r.heights = append(r.heights, charHeight(pgmPixels(g), img.Bounds().Dx(), img.Bounds().Dy()))
+			r.heights = append(r.heights, charHeight(grayPixels(img), img.Bounds().Dx(), img.Bounds().Dy()))
 			for k := range repeat {
 				order := []int{0, 1}
 				if (n+i+k)%2 == 1 {
@@ -285,8 +284,7 @@ func TestCorpus_HeightSweep(t *testing.T) {
 				return
 			}
 			ocred = true
-			g := grayPGM(img)
-			hs = append(hs, strconv.FormatFloat(charHeight(pgmPixels(g), img.Bounds().Dx(), img.Bounds().Dy()), 'f', 0, 64))
+			hs = append(hs, strconv.FormatFloat(charHeight(grayPixels(img), img.Bounds().Dx(), img.Bounds().Dy()), 'f', 0, 64))
 			for k, v := range targets {
 				e.heights = heightRange{lo: v, hi: v, up: v, down: v, maxUp: 4}
 				p, err := e.Recognize(context.Background(), img, doc.Languages)

@@ -1,9 +1,6 @@
 package tesseract
 
-import (
-	"image"
-	"strconv"
-)
+import "image"
 
 // Leptonica's weights for RGB to grey (L_RED_WEIGHT and friends), which the
 // tesseract CLI uses for colour images; with the same weights our grey page
@@ -14,18 +11,22 @@ const (
 	blueWeight  = 0.2
 )
 
-// grayPGM encodes img as a binary 8-bit PGM (P5): a one-line header and the
-// grey values, which Leptonica reads without any decoder worth attacking.
-// Transparent pixels are laid over white, as a viewer shows them: text on a
-// transparent background is dark on light, not dark on black.
-func grayPGM(img image.Image) []byte {
+// grayPixels is img as 8-bit grey, its rows one after another with nothing
+// between them: what charHeight measures and spix serialises. Transparent
+// pixels are laid over white, as a viewer shows them: text on a transparent
+// background is dark on light, not dark on black.
+//
+// A grey image whose rows already lie so (a decoded grey PNG, a page
+// pdftoppm drew) is returned as it is, not copied: a page is then held once
+// in Go and once serialised, not three times. The caller must only read it.
+func grayPixels(img image.Image) []byte {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	header := "P5\n" + strconv.Itoa(w) + " " + strconv.Itoa(h) + "\n255\n"
-	out := make([]byte, len(header)+w*h)
-	copy(out, header)
-	pix := out[len(header):]
-
+	if m, ok := img.(*image.Gray); ok && (m.Stride == w || h == 1) {
+		i := m.PixOffset(b.Min.X, b.Min.Y)
+		return m.Pix[i : i+w*h : i+w*h]
+	}
+	pix := make([]byte, w*h)
 	switch m := img.(type) {
 	case *image.Gray:
 		for y := 0; y < h; y++ {
@@ -64,7 +65,7 @@ func grayPGM(img image.Image) []byte {
 			}
 		}
 	}
-	return out
+	return pix
 }
 
 // grey8 is Leptonica's weighted sum of 8-bit channels, rounded.

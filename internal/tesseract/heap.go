@@ -63,7 +63,7 @@ func trimHeap() { C.s3ocr_heap_trim() }
 
 // releaseGo hands the Go heap's free pages back to the system. It is called
 // once Leptonica holds its own copy of a page, and before Tesseract reads
-// it: the page's decoded image and its PGM, no longer referenced, would
+// it: the page's decoded image and its grey pixels, no longer referenced, would
 // otherwise stay resident beside the C heap Tesseract grows while reading
 // (Go returns freed memory lazily, and lets its heap reach twice what is
 // live before it collects). Measured on a 300-dpi A4 PNG with

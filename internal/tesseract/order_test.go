@@ -214,7 +214,7 @@ func TestRecognize_SingleColumnKeepsTesseractOrder(t *testing.T) {
 	p := newSynthPage(t, 11)
 	p.column(synthMargin, synthMargin+60, synthWidth-2*synthMargin, append(slices.Clone(townProse), batteryProse...))
 	e := newEngine(t)
-	boxes, err := e.recognize(grayPGM(p.img), DefaultDPI, DefaultLanguage)
+	boxes, err := e.recognize(pgmOf(p.img), DefaultDPI, DefaultLanguage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,14 +354,14 @@ func TestCorpus_ReadingOrder(t *testing.T) {
 	var rows []row
 	read := func(doc eval.Doc, img image.Image, texts *[2][]string) {
 		b := img.Bounds()
-		pgm := grayPGM(img)
-		scale := e.heights.scale(charHeight(pgmPixels(pgm), b.Dx(), b.Dy()), b.Dx(), b.Dy())
+		pix, w, h := grayPixels(img), b.Dx(), b.Dy()
+		scale := e.heights.scale(charHeight(pix, w, h), w, h)
 		if scale != 1 {
-			pgm = resizePGM(pgm, b.Dx(), b.Dy(), scale)
+			pix, w, h = resizePixels(pix, w, h, scale)
 		}
 		dpi := min(maxDPI, max(minDPI, int(math.Round(float64(e.dpi)*scale))))
 		e.mu.Lock()
-		boxes, err := e.recognize(pgm, dpi, strings.Join(doc.Languages, "+"))
+		boxes, err := e.recognize(spix(pix, w, h), dpi, strings.Join(doc.Languages, "+"))
 		e.mu.Unlock()
 		if err != nil {
 			t.Fatalf("%s: %v", doc.File, err)

@@ -3,7 +3,6 @@ package tesseract
 import (
 	"math"
 	"slices"
-	"strconv"
 
 	"github.com/otiai10/gosseract/v2"
 )
@@ -357,29 +356,14 @@ const (
 	maxDPI = 2400
 )
 
-// pgmPixels is the pixels of a PGM made by grayPGM, without the header.
-func pgmPixels(pgm []byte) []byte {
-	n := 0
-	for i, c := range pgm {
-		if c == '\n' {
-			if n++; n == 3 {
-				return pgm[i+1:]
-			}
-		}
-	}
-	return nil
-}
-
-// resizePGM returns the w×h PGM resampled by scale. Each side is rounded
-// and kept between 1 and maxSide pixels.
-func resizePGM(pgm []byte, w, h int, scale float64) []byte {
-	nw := min(maxSide, max(1, int(math.Round(float64(w)*scale))))
-	nh := min(maxSide, max(1, int(math.Round(float64(h)*scale))))
-	header := "P5\n" + strconv.Itoa(nw) + " " + strconv.Itoa(nh) + "\n255\n"
-	out := make([]byte, len(header)+nw*nh)
-	copy(out, header)
-	resizeGray(pgmPixels(pgm), w, h, nw, nh, out[len(header):])
-	return out
+// resizePixels returns w×h grey pixels resampled by scale, and their new
+// size. Each side is rounded and kept between 1 and maxSide pixels.
+func resizePixels(pix []byte, w, h int, scale float64) (out []byte, nw, nh int) {
+	nw = min(maxSide, max(1, int(math.Round(float64(w)*scale))))
+	nh = min(maxSide, max(1, int(math.Round(float64(h)*scale))))
+	out = make([]byte, nw*nh)
+	resizeGray(pix, w, h, nw, nh, out)
+	return out, nw, nh
 }
 
 // unscaleBoxes maps boxes read on a page scaled by scale back onto the

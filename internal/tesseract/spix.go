@@ -1,13 +1,13 @@
 package tesseract
 
 // Tesseract gets each page as Leptonica's own serialised image ("spix"),
-// not as the PGM the page is kept in here. gosseract takes a page only as
-// encoded bytes, which Leptonica's pixReadMem decodes, and Leptonica reads a
-// PGM a byte at a time through a stdio stream: 175–200 ms for an A4 page at
-// 300 dpi, a tenth of reading it. A serialised Pix is a header and the
-// raster as Leptonica holds it in memory, which it reads with one copy. No
-// library writes it from Go, so it is written here; TestSpix checks it
-// against Leptonica's own reading of the PGM.
+// not as a PGM. gosseract takes a page only as encoded bytes, which
+// Leptonica's pixReadMem decodes, and Leptonica reads a PGM a byte at a
+// time through a stdio stream: 175–200 ms for an A4 page at 300 dpi, a
+// tenth of reading it. A serialised Pix is a header and the raster as
+// Leptonica holds it in memory, which it reads with one copy. No library
+// writes it from Go, so it is written here; TestSpix checks it against
+// Leptonica's own reading of the PGM.
 
 /*
 #include <stdlib.h>
@@ -41,8 +41,6 @@ import "C"
 import (
 	"encoding/binary"
 	"errors"
-	"strconv"
-	"strings"
 	"unsafe"
 )
 
@@ -84,27 +82,6 @@ func spix(pix []byte, w, h int) []byte {
 		}
 	}
 	return out
-}
-
-// pgmSize reads the width and height of a PGM made by grayPGM.
-func pgmSize(pgm []byte) (w, h int, err error) {
-	f := strings.Fields(string(pgm[:min(len(pgm), 32)]))
-	if len(f) < 3 || f[0] != "P5" {
-		return 0, 0, errors.New("tesseract: not a PGM")
-	}
-	if w, err = strconv.Atoi(f[1]); err == nil {
-		h, err = strconv.Atoi(f[2])
-	}
-	return w, h, err
-}
-
-// spixFromPGM is spix of a PGM made by grayPGM or resizePGM.
-func spixFromPGM(pgm []byte) ([]byte, error) {
-	w, h, err := pgmSize(pgm)
-	if err != nil {
-		return nil, err
-	}
-	return spix(pgmPixels(pgm), w, h), nil
 }
 
 // leptonicaGray reads an encoded image as Leptonica does and returns its

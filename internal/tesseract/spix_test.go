@@ -25,10 +25,7 @@ func TestSpix(t *testing.T) {
 		if !bytes.Equal(fromPGM, pix) {
 			t.Fatalf("%dx%d: Leptonica reads the PGM differently: the test itself is wrong", w, h)
 		}
-		s, err := spixFromPGM(pgm)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := spix(pix, w, h)
 		fromSpix, err := leptonicaGray(s, w, h)
 		if err != nil {
 			t.Fatalf("%dx%d: %v", w, h, err)

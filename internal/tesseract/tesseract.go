@@ -2,8 +2,8 @@
 // gosseract. It implements ocr.Engine.
 //
 // Tesseract never parses an uploaded file: the caller hands over an image
-// already decoded in Go (internal/imaging), which is turned into an 8-bit
-// greyscale PGM here, the simplest format Leptonica reads.
+// already decoded in Go (internal/imaging), which is turned into 8-bit grey
+// here and handed over as Leptonica's own serialised image (spix.go).
 //
 // OMP_THREAD_LIMIT=1 must be in the environment when the process starts.
 // Tesseract's OpenMP runtime (libgomp) reads it in an ELF constructor, before
@@ -187,18 +187,18 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if b.Dx() > maxSide || b.Dy() > maxSide {
 		return nil, ocr.Errorf(ocr.EOCRFAILED, "the image is %d×%d; the OCR engine reads at most %d pixels a side", b.Dx(), b.Dy(), maxSide)
 	}
-	// Outside the lock: Go work that can overlap another page.
-	pgm := grayPGM(img)
-	scale := e.heights.scale(charHeight(pgmPixels(pgm), b.Dx(), b.Dy()), b.Dx(), b.Dy())
+	// Outside the lock: Go work that can overlap another page. pix may be
+	// img's own pixels (see grayPixels): it is only read.
+	w, h := b.Dx(), b.Dy()
+	pix := grayPixels(img)
+	scale := e.heights.scale(charHeight(pix, w, h), w, h)
 	if scale != 1 {
-		pgm = resizePGM(pgm, b.Dx(), b.Dy(), scale)
+		pix, w, h = resizePixels(pix, w, h, scale)
 	}
-	// What Tesseract is handed (see spix.go); pgm is not used after it,
-	// so the collector may take it.
-	page, err := spixFromPGM(pgm)
-	if err != nil {
-		return nil, err
-	}
+	// What Tesseract is handed (see spix.go). Nothing here uses the grey
+	// pixels after it, so the collector may take them once Leptonica has
+	// its copy (releaseGo), unless the caller still holds img.
+	page := spix(pix, w, h)
 	dpi := e.dpi
 	if dpi > minDPI {
 		// The page's physical size is unchanged: its text is as many
@@ -221,6 +221,7 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	tuneHeap()
 	var boxes []gosseract.BoundingBox
 	var used []string
+	var err error
 	if auto {
 		boxes, used, err = e.recognizeAuto(page, dpi)
 	} else {

@@ -1,6 +1,7 @@
 package tesseract
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -169,7 +170,7 @@ func TestRecognize_SameTextAsTesseractCLI(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			img := decodeFile(t, f)
 			pgm := filepath.Join(t.TempDir(), "page.pgm")
-			if err := os.WriteFile(pgm, grayPGM(img), 0o644); err != nil {
+			if err := os.WriteFile(pgm, pgmOf(img), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			out, err := exec.Command("tesseract", pgm, "-", "-l", "eng", "--dpi", "300").Output()
@@ -527,8 +528,14 @@ func TestBuildPage_LaysOutTextLikeTesseract(t *testing.T) {
 	}
 }
 
-func TestGrayPGM(t *testing.T) {
-	const header = "P5\n2 1\n255\n"
+// pgmOf encodes img's grey pixels as a binary PGM: for the tesseract CLI,
+// and to hand a page to the client in tests.
+func pgmOf(img image.Image) []byte {
+	b := img.Bounds()
+	return append(fmt.Appendf(nil, "P5\n%d %d\n255\n", b.Dx(), b.Dy()), grayPixels(img)...)
+}
+
+func TestGrayPixels(t *testing.T) {
 	gray := image.NewGray(image.Rect(0, 0, 4, 4))
 	gray.SetGray(1, 1, color.Gray{7})
 	gray.SetGray(2, 1, color.Gray{9})
@@ -556,18 +563,24 @@ func TestGrayPGM(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := grayPGM(tt.img)
-			if string(got) != header+string(tt.want) {
-				t.Fatalf("got %q, want %q", got, header+string(tt.want))
+			got := grayPixels(tt.img)
+			if !bytes.Equal(got, tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 		})
 	}
+	// A grey page whose rows lie end to end is handed on as it is: its
+	// pixels are not copied.
+	whole := image.NewGray(image.Rect(2, 3, 6, 5))
+	if got := grayPixels(whole); len(got) != 8 || &got[0] != &whole.Pix[0] {
+		t.Fatal("a whole grey image was copied")
+	}
 }
 
-// TestGrayPGM_YCbCr checks that a JPEG's page is its luma plane, for
+// TestGrayPixels_YCbCr checks that a JPEG's page is its luma plane, for
 // every chroma subsampling, on whole images and on sub-images at odd
 // offsets (where luma and chroma rows do not start together).
-func TestGrayPGM_YCbCr(t *testing.T) {
+func TestGrayPixels_YCbCr(t *testing.T) {
 	ratios := []image.YCbCrSubsampleRatio{
 		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420,
 		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
@@ -582,7 +595,7 @@ func TestGrayPGM_YCbCr(t *testing.T) {
 		}
 		for _, sub := range []image.Rectangle{m.Rect, image.Rect(3, 5, 30, 20), image.Rect(-3, -1, 2, 2)} {
 			img := m.SubImage(sub).(*image.YCbCr)
-			got := pgmPixels(grayPGM(img))
+			got := grayPixels(img)
 			i := 0
 			for y := sub.Min.Y; y < sub.Max.Y; y++ {
 				for x := sub.Min.X; x < sub.Max.X; x++ {
