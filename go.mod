@@ -40,3 +40,5 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8 // indirect
 	golang.org/x/text v0.44.0 // indirect
 )
+
+replace github.com/otiai10/gosseract/v2 => ./third_party/gosseract

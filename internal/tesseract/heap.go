@@ -20,6 +20,10 @@ static void s3ocr_heap_init(int arenas) {
 }
 static void s3ocr_heap_arenas(int arenas) { mallopt(M_ARENA_MAX, arenas); }
 static void s3ocr_heap_trim(void) { malloc_trim(0); }
+static size_t s3ocr_heap_in_use(void) {
+	struct mallinfo2 m = mallinfo2();
+	return m.uordblks + m.hblkhd;
+}
 */
 import "C"
 
@@ -60,6 +64,10 @@ func heapArenas(n int) {
 
 // trimHeap gives the C heap's free memory back to the system.
 func trimHeap() { C.s3ocr_heap_trim() }
+
+// cHeapInUse is the C heap's bytes in use, in every arena and in mapped
+// blocks: for tests.
+func cHeapInUse() int64 { return int64(C.s3ocr_heap_in_use()) }
 
 // releaseGo hands the Go heap's free pages back to the system. It is called
 // once Leptonica holds its own copy of a page, and before Tesseract reads
