@@ -8,8 +8,9 @@ package tesseract
 // called into C (Go runs cgo calls on any of its threads). A container then
 // grows with the number of pages it reads although no page needs more than
 // the first did. Fixing the threshold, capping the arenas (one per engine
-// reading at once, and one for the rest) and trimming after each page keep
-// its memory flat; internal/bench measures it (make bench, item 6).
+// reading at once, and one for the rest), calling from one thread per
+// engine (thread.go) and trimming after each page keep its memory flat;
+// internal/bench measures it (make bench, item 6).
 
 /*
 #include <malloc.h>

@@ -75,6 +75,7 @@ type Engine struct {
 	heights   heightRange // the character heights pages are read at: readableHeights
 
 	mu     sync.Mutex
+	thread thread            // where every call into Tesseract is made (thread.go)
 	client *gosseract.Client // nil until the first page, and after a failed init
 	langs  string            // the language set client was initialised for, "eng+deu"
 	inits  int               // how many times a client was (re)initialised: for tests
@@ -218,17 +219,19 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if scale != 1 {
 		e.scaled++
 	}
-	tuneHeap()
 	var boxes []gosseract.BoundingBox
 	var used []string
 	var err error
-	if auto {
-		boxes, used, err = e.recognizeAuto(page, dpi)
-	} else {
-		boxes, err = e.recognize(page, dpi, strings.Join(langs, "+"))
-	}
-	e.releasePage()
-	trimHeap()
+	e.thread.run(func() {
+		tuneHeap()
+		if auto {
+			boxes, used, err = e.recognizeAuto(page, dpi)
+		} else {
+			boxes, err = e.recognize(page, dpi, strings.Join(langs, "+"))
+		}
+		e.releasePage()
+		trimHeap()
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -386,15 +389,20 @@ func meanConfidence(boxes []gosseract.BoundingBox) float64 {
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
 	e.closed = true
-	if e.osd != nil {
-		e.osd.close()
-		e.osd = nil
-	}
-	if e.client != nil {
-		err := e.client.Close()
-		e.client = nil
-		return err
-	}
-	return nil
+	var err error
+	e.thread.stop(func() {
+		if e.osd != nil {
+			e.osd.close()
+			e.osd = nil
+		}
+		if e.client != nil {
+			err = e.client.Close()
+			e.client = nil
+		}
+	})
+	return err
 }
