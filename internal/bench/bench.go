@@ -52,8 +52,8 @@ type Run struct {
 // three times each (about a minute and a half); the deployed run
 // builds the static amd64 bootstrap and the layer (about a minute), reads 5
 // pages through it and starts it 5 times cold; the memory benchmark reads
-// each document once (the two 50-page PDFs, side by side, take a minute and
-// a half); with Tesseract's default threading a page takes several seconds,
+// each document once with the same bootstrap (the 50-page PDF takes about
+// two minutes); with Tesseract's default threading a page takes several seconds,
 // so those runs read one page after the warm-up. The engines run reads a
 // 4-page PDF with one engine and with two, three times each (about 40 s).
 var Plan = []Run{
@@ -61,7 +61,7 @@ var Plan = []Run{
 	{Name: "scans", Bench: "^BenchmarkScans$", Benchtime: "3x", Threads: "1"},
 	{Name: "deployed", Pkg: "internal/portable", Bench: "^(BenchmarkDeployedPage|BenchmarkColdStart)$", Benchtime: "5x", Threads: "1"},
 	{Name: "store", Bench: "^(BenchmarkDuplicate|BenchmarkStatus|BenchmarkStatusThroughput)$", Benchtime: "1s", Threads: "1"},
-	{Name: "memory", Bench: "^BenchmarkMemory$", Benchtime: "1x", Threads: "1"},
+	{Name: "memory", Pkg: "internal/portable", Bench: "^BenchmarkDeployedMemory$", Benchtime: "1x", Threads: "1"},
 	{Name: "searchpdf", Pkg: "internal/searchpdf", Bench: "^(BenchmarkSearchablePDF|BenchmarkSearchablePDFMemory)$", Benchtime: "5x", Threads: "1"},
 	{Name: "engines", Bench: "^BenchmarkEngines$", Benchtime: "3x", CPUs: 2, Threads: "1"},
 	{Name: "fanout", Bench: "^BenchmarkFanOut$", Benchtime: "1x", CPUs: 2, Threads: "1"},

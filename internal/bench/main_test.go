@@ -30,12 +30,8 @@ import (
 )
 
 // TestMain runs the tests and benchmarks, stopping the local stack if a
-// benchmark started it, or is a process function container for
-// BenchmarkMemory (see child).
+// benchmark started it.
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(child())
-	}
 	code := m.Run()
 	if shared.env != nil {
 		shared.env.stack.Close()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3ocr/s3ocr/internal/bench"
+	"github.com/s3ocr/s3ocr/internal/localstack"
 	"github.com/s3ocr/s3ocr/internal/runtimeapi"
 )
 
@@ -35,15 +37,7 @@ import (
 // object from MinIO, OCR, storing the result in dynalite, finishing the
 // upload.
 func BenchmarkDeployedPage(b *testing.B) {
-	cli, err := exec.LookPath("tesseract")
-	if err != nil {
-		skipOrFail(b, "portable: the tesseract command line is the reference: %v", err)
-	}
-	_, rootfs, stack := inEmptyRoot(b)
-	img, err := bench.A4Page()
-	if err != nil {
-		b.Fatal(err)
-	}
+	cli, rootfs, stack, img := againstCLI(b)
 	ctx := context.Background()
 	f := &runtimeapi.Function{Path: "/var/task/bootstrap", Chroot: rootfs, Env: functionEnv(stack), Name: "ProcessFunction",
 		MemoryMB: 2048, Timeout: time.Minute}
@@ -51,21 +45,7 @@ func BenchmarkDeployedPage(b *testing.B) {
 	tessdata := filepath.Join(rootfs, "opt", "share", "tessdata") // the layer's models, for the CLI too
 	dir := b.TempDir()
 
-	// put stores content as a new upload's object and returns the upload id
-	// and the S3 event for it.
-	put := func(content []byte) (string, []byte) {
-		id := createUpload(b, stack.APIURL, "page.png", "image/png", len(content))
-		if _, err := stack.S3.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(stack.Bucket), Key: aws.String(prefix + id), Body: bytes.NewReader(content), ContentType: aws.String("image/png"),
-		}); err != nil {
-			b.Fatal(err)
-		}
-		payload, err := json.Marshal(s3Event(stack, object{prefix + id, len(content)}))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return id, payload
-	}
+	put := func(content []byte) (string, []byte) { return putUpload(b, stack, "page.png", "image/png", content) }
 	invoke := func(payload []byte) time.Duration {
 		r, err := f.Invoke(ctx, payload)
 		if err != nil || r.Error != nil {
@@ -177,3 +157,37 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// againstCLI is what the benchmarks of the deployed bootstrap against the
+// tesseract command line start from: the CLI, the empty root and its stack
+// (inEmptyRoot), and internal/bench's A4 page.
+func againstCLI(b *testing.B) (cli, rootfs string, stack *localstack.Stack, img *image.Gray) {
+	b.Helper()
+	cli, err := exec.LookPath("tesseract")
+	if err != nil {
+		skipOrFail(b, "portable: the tesseract command line is the reference: %v", err)
+	}
+	_, rootfs, stack = inEmptyRoot(b)
+	if img, err = bench.A4Page(); err != nil {
+		b.Fatal(err)
+	}
+	return cli, rootfs, stack, img
+}
+
+// putUpload creates an upload through the stack's API, stores content as
+// its object under the chrooted function's prefix, and returns the upload's
+// id and the S3 event for it.
+func putUpload(b *testing.B, stack *localstack.Stack, filename, contentType string, content []byte) (string, []byte) {
+	b.Helper()
+	id := createUpload(b, stack.APIURL, filename, contentType, len(content))
+	if _, err := stack.S3.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(stack.Bucket), Key: aws.String(prefix + id), Body: bytes.NewReader(content), ContentType: aws.String(contentType),
+	}); err != nil {
+		b.Fatal(err)
+	}
+	payload, err := json.Marshal(s3Event(stack, object{prefix + id, len(content)}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return id, payload
+}
