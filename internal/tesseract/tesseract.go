@@ -74,14 +74,15 @@ type Engine struct {
 	info      ocr.EngineInfo
 	heights   heightRange // the character heights pages are read at: readableHeights
 
-	mu     sync.Mutex
-	thread thread            // where every call into Tesseract is made (thread.go)
-	client *gosseract.Client // nil until the first page, and after a failed init
-	langs  string            // the language set client was initialised for, "eng+deu"
-	inits  int               // how many times a client was (re)initialised: for tests
-	reads  int               // how many recognitions ran (a page may take two): for tests
-	scaled int               // how many pages were read rescaled: for tests
-	closed bool
+	mu      sync.Mutex
+	thread  thread            // where every call into Tesseract is made (thread.go)
+	client  *gosseract.Client // nil until the first page, and after a failed init
+	langs   string            // the language set client was initialised for, "eng+deu"
+	inits   int               // how many times a client was (re)initialised: for tests
+	reads   int               // how many recognitions ran (a page may take two): for tests
+	scaled  int               // how many pages were read rescaled: for tests
+	bilevel int               // how many pages were handed over at one bit a pixel: for tests
+	closed  bool
 
 	osd     *osd     // script detection for Auto, loaded on the first such page
 	noOSD   bool     // osd.traineddata could not be loaded: Auto pages read as Latin
@@ -196,10 +197,18 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if scale != 1 {
 		pix, w, h = resizePixels(pix, w, h, scale)
 	}
-	// What Tesseract is handed (see spix.go). Nothing here uses the grey
-	// pixels after it, so the collector may take them once Leptonica has
-	// its copy (releaseGo), unless the caller still holds img.
-	page := spix(pix, w, h)
+	// What Tesseract is handed (see spix.go): a page of pure black and
+	// white at one bit a pixel, as the CLI hands over a bilevel scan. (A
+	// page rescaled has grey edges, and is grey.) Nothing here uses the
+	// grey pixels after it, so the collector may take them once Leptonica
+	// has its copy (releaseGo), unless the caller still holds img.
+	isBilevel := bilevel(pix)
+	var page []byte
+	if isBilevel {
+		page = spixBilevel(pix, w, h)
+	} else {
+		page = spix(pix, w, h)
+	}
 	dpi := e.dpi
 	if dpi > minDPI {
 		// The page's physical size is unchanged: its text is as many
@@ -218,6 +227,9 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	}
 	if scale != 1 {
 		e.scaled++
+	}
+	if isBilevel {
+		e.bilevel++
 	}
 	var boxes []gosseract.BoundingBox
 	var used []string
