@@ -135,6 +135,8 @@ func tiffPage(data []byte, p *tiffPages, i int, maxPixels int64) (image.Image, e
 	switch t := p.tags[i]; {
 	case t.isGreyAlpha():
 		return decodeGreyAlpha(data, p.order, p.ifds[i], maxPixels)
+	case t.compression == 7:
+		return decodeTIFFJPEG(data, p.order, p.ifds[i], maxPixels)
 	case (t.compression == 3 || t.compression == 4) && t.photometric == 1:
 		// x/image/tiff reads CCITT codes as if black were always 1 (white
 		// runs as 1 bits); TIFF's codes say white is 0 and Photometric says
@@ -207,8 +209,9 @@ type tiffConverter struct {
 // tiffConverters are tried in order on a page Go's decoder refuses.
 //
 // tiffcp rewrites the one page uncompressed, keeping its depth and
-// channels: it is enough for a compression Go lacks (JPEG, old-style JPEG,
-// LZMA, ZSTD…) and keeps a grey page one byte a pixel. One page, so that
+// channels: it is enough for a compression Go lacks (old-style or tiled
+// JPEG, LZMA, ZSTD…; strips of new-style JPEG are read in Go, see
+// tiffjpeg.go) and keeps a grey page one byte a pixel. One page, so that
 // memory and the disk hold one page's pixels however many the document
 // has; uncompressed, because the rewrite is read once, at once: for a
 // 300-dpi book page in JPEG (1457×2084 RGB), LZW took tiffcp 0.21 s

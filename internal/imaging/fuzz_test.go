@@ -2,6 +2,11 @@ package imaging
 
 import (
 	"bytes"
+	"fmt"
+	"image"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
@@ -62,23 +67,62 @@ func FuzzGreyAlphaTIFF(f *testing.F) {
 	} {
 		f.Add(writeTIFF(s))
 	}
-	const fuzzLimit = 1 << 16
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := readTIFFPages(data, 2)
 		if err != nil || !p.tags[0].isGreyAlpha() {
 			return
 		}
 		img, err := tiffPage(data, p, 0, fuzzLimit)
-		if err != nil {
-			if c := ocr.ErrorCode(err); c != ocr.EBADIMAGE && c != ocr.EUNSUPPORTED && c != ocr.ETOOMANYPIXELS {
-				t.Fatal(err)
+		checkFuzzedPage(t, img, err)
+	})
+}
+
+// FuzzTIFFJPEG: the JPEG-in-TIFF reader never panics, fails only with the
+// codes that send a page to libtiff or refuse it, and never returns a page
+// over the limit. Its seeds are libtiff's own JPEG TIFFs: grey and RGB, in
+// one strip and in several.
+func FuzzTIFFJPEG(f *testing.F) {
+	if tool, err := exec.LookPath("tiffcp"); err == nil {
+		dir := f.TempDir()
+		in := filepath.Join(dir, "in.tif")
+		for i, src := range [][]byte{writeTIFF(tiffSpec{photometric: 1, bps: 8, colours: 1}), writeTIFF(tiffSpec{photometric: 2, bps: 8, colours: 3})} {
+			os.WriteFile(in, src, 0o600)
+			for k, args := range [][]string{{"-c", "jpeg"}, {"-c", "jpeg:r", "-r", "8"}} {
+				out := filepath.Join(dir, fmt.Sprintf("out%d%d.tif", i, k))
+				if exec.Command(tool, append(args, in, out)...).Run() == nil {
+					b, _ := os.ReadFile(out)
+					f.Add(b)
+				}
 			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := readTIFFPages(data, 2)
+		if err != nil || p.tags[0].compression != 7 {
 			return
 		}
-		if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > fuzzLimit {
-			t.Fatalf("decoded %v", b)
-		}
+		img, err := decodeTIFFJPEG(data, p.order, p.ifds[0], fuzzLimit)
+		checkFuzzedPage(t, img, err)
 	})
+}
+
+// fuzzLimit is the pixel limit the TIFF page readers are fuzzed with.
+const fuzzLimit = 1 << 16
+
+// checkFuzzedPage fails unless a page reader refused a fuzzed file with a
+// code that names it (bad, unsupported, too many pixels) or read a page
+// within fuzzLimit.
+func checkFuzzedPage(t *testing.T, img image.Image, err error) {
+	t.Helper()
+	if err != nil {
+		if c := ocr.ErrorCode(err); c != ocr.EBADIMAGE && c != ocr.EUNSUPPORTED && c != ocr.ETOOMANYPIXELS {
+			t.Fatal(err)
+		}
+		return
+	}
+	if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > fuzzLimit {
+		t.Fatalf("decoded %v", b)
+	}
 }
 
 // FuzzOrientation: the EXIF readers of JPEG, PNG, WebP and TIFF never
