@@ -46,7 +46,7 @@ type Run struct {
 	Threads string
 }
 
-// Plan is what make bench runs: about 14 minutes on two CPUs. The OCR
+// Plan is what make bench runs: about 13 minutes on two CPUs. The OCR
 // benchmark reads 5 pages three ways after a warm-up; the scans run reads
 // six real scans of the shared corpus through the handler and the CLI,
 // three times each (about a minute and a half); the deployed run
