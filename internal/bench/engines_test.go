@@ -104,7 +104,7 @@ func BenchmarkEngines(b *testing.B) {
 		i++
 		for k := range setups {
 			s := setups[(k+i)%2]
-			read(s, distinctPDF(pdf, i*2+s.pool.Size()))
+			read(s, DistinctPDF(pdf, i*2+s.pool.Size()))
 		}
 	}
 	b.StopTimer()

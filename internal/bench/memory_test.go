@@ -5,8 +5,6 @@ import (
 	"time"
 )
 
-func distinctPDF(pdf []byte, i int) []byte { return DistinctPDF(pdf, i) }
-
 // sampler keeps the largest value a reading gives over time.
 type sampler struct {
 	peak atomic.Int64

@@ -51,19 +51,25 @@ import (
 // in bytes, each a 32-bit word.
 const spixHeader = 7 * 4
 
+// newSpix makes a serialised w×h Pix of depth bits a pixel, its header
+// written: the whole, its raster (lines of wpl 32-bit words) to fill.
+func newSpix(w, h, depth int) (out, raster []byte, wpl int) {
+	wpl = (w*depth + 31) / 32
+	out = make([]byte, spixHeader+4*wpl*h)
+	copy(out, "spix")
+	for i, v := range []int{w, h, depth, wpl, 0, 4 * wpl * h} {
+		binary.NativeEndian.PutUint32(out[4+4*i:], uint32(v))
+	}
+	return out, out[spixHeader:], wpl
+}
+
 // spix serialises a w×h 8-bit grey page as Leptonica's pixSerializeToMemory
 // does, for pixReadMem. Leptonica keeps an image as 32-bit words in the
 // machine's byte order, each holding four 8-bit pixels with the leftmost in
 // its most significant byte, and each line padded to a whole word.
 func spix(pix []byte, w, h int) []byte {
-	wpl := (w + 3) / 4
-	out := make([]byte, spixHeader+4*wpl*h)
+	out, raster, wpl := newSpix(w, h, 8)
 	ne := binary.NativeEndian
-	copy(out, "spix")
-	for i, v := range []int{w, h, 8, wpl, 0, 4 * wpl * h} {
-		ne.PutUint32(out[4+4*i:], uint32(v))
-	}
-	raster := out[spixHeader:]
 	for y := range h {
 		row := pix[y*w : (y+1)*w]
 		line := raster[y*4*wpl : (y+1)*4*wpl]
@@ -95,14 +101,8 @@ func spix(pix []byte, w, h int) []byte {
 // less time on a 300-dpi magazine page, and an eighth of the memory for
 // Leptonica's and Tesseract's copies of it.
 func spixBilevel(pix []byte, w, h int) []byte {
-	wpl := (w + 31) / 32
-	out := make([]byte, spixHeader+4*wpl*h)
+	out, raster, wpl := newSpix(w, h, 1)
 	ne := binary.NativeEndian
-	copy(out, "spix")
-	for i, v := range []int{w, h, 1, wpl, 0, 4 * wpl * h} {
-		ne.PutUint32(out[4+4*i:], uint32(v))
-	}
-	raster := out[spixHeader:]
 	for y := range h {
 		row := pix[y*w : (y+1)*w]
 		line := raster[y*4*wpl : (y+1)*4*wpl]

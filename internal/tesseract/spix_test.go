@@ -85,8 +85,8 @@ func TestRecognize_BilevelPageAtOneBit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.bilevel != 1 || e.scaled != 0 {
-		t.Fatalf("%d pages handed over at one bit, %d rescaled; want 1 and 0", e.bilevel, e.scaled)
+	if e.oneBit != 1 || e.scaled != 0 {
+		t.Fatalf("%d pages handed over at one bit, %d rescaled; want 1 and 0", e.oneBit, e.scaled)
 	}
 	e.mu.Lock()
 	boxes, err := e.recognize(spix(bw.Pix, w, h), DefaultDPI, DefaultLanguage)
@@ -100,7 +100,7 @@ func TestRecognize_BilevelPageAtOneBit(t *testing.T) {
 	if _, err := e.Recognize(context.Background(), p.img, nil); err != nil {
 		t.Fatal(err)
 	}
-	if e.bilevel != 1 {
+	if e.oneBit != 1 {
 		t.Fatal("a grey page was handed over at one bit")
 	}
 }

@@ -74,15 +74,15 @@ type Engine struct {
 	info      ocr.EngineInfo
 	heights   heightRange // the character heights pages are read at: readableHeights
 
-	mu      sync.Mutex
-	thread  thread            // where every call into Tesseract is made (thread.go)
-	client  *gosseract.Client // nil until the first page, and after a failed init
-	langs   string            // the language set client was initialised for, "eng+deu"
-	inits   int               // how many times a client was (re)initialised: for tests
-	reads   int               // how many recognitions ran (a page may take two): for tests
-	scaled  int               // how many pages were read rescaled: for tests
-	bilevel int               // how many pages were handed over at one bit a pixel: for tests
-	closed  bool
+	mu     sync.Mutex
+	thread thread            // where every call into Tesseract is made (thread.go)
+	client *gosseract.Client // nil until the first page, and after a failed init
+	langs  string            // the language set client was initialised for, "eng+deu"
+	inits  int               // how many times a client was (re)initialised: for tests
+	reads  int               // how many recognitions ran (a page may take two): for tests
+	scaled int               // how many pages were read rescaled: for tests
+	oneBit int               // how many pages were handed over at one bit a pixel: for tests
+	closed bool
 
 	osd     *osd     // script detection for Auto, loaded on the first such page
 	noOSD   bool     // osd.traineddata could not be loaded: Auto pages read as Latin
@@ -229,7 +229,7 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 		e.scaled++
 	}
 	if isBilevel {
-		e.bilevel++
+		e.oneBit++
 	}
 	var boxes []gosseract.BoundingBox
 	var used []string
@@ -341,7 +341,9 @@ func (e *Engine) recognize(page []byte, dpi int, langs string) ([]gosseract.Boun
 	// would save an upright page that reads badly its second reading, but
 	// OSD needs the page, and keeping it in Go through every recognition
 	// for that raised an A4 page's peak from 98 to 112 MB (make bench's
-	// memory figures). No page of the corpus reads under osdBelow upright.
+	// memory figures). Upright pages of the corpus read under osdBelow
+	// only when they hold no words (a blank page of the 3-page receipt
+	// scan), whose second reading takes about 40 ms.
 	turned, err := e.read(gosseract.PSM_AUTO_OSD)
 	if err != nil {
 		return nil, fmt.Errorf("tesseract: %w", err)
