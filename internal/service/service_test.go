@@ -224,11 +224,12 @@ func TestProcess_DuplicateEventsRunOCROnce(t *testing.T) {
 	e.engine.gate = make(chan struct{})
 	id := e.upload(t, "image/png", pngBytes(t, 60, 30, 255))
 	var wg sync.WaitGroup
-	var waiting atomic.Int32
+	var waiting, returned atomic.Int32
 	for range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer returned.Add(1)
 			out, err := e.proc.Process(ctx, "uploads/"+id)
 			switch {
 			case err != nil:
@@ -238,8 +239,12 @@ func TestProcess_DuplicateEventsRunOCROnce(t *testing.T) {
 			}
 		}()
 	}
-	// Let the one run finish only once every duplicate has had its chance.
-	time.Sleep(100 * time.Millisecond)
+	// Let the one run finish only once every duplicate has answered: the
+	// run is held at the engine's gate until then. (A fixed sleep here let
+	// a duplicate on a loaded machine arrive after the run was done.)
+	for deadline := time.Now().Add(30 * time.Second); returned.Load() < 19 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	close(e.engine.gate)
 	wg.Wait()
 	if n := e.engine.runs.Load(); n != 1 {
@@ -338,7 +343,11 @@ func TestProcess_ConcurrentUploadsOfSameContentShareOneRun(t *testing.T) {
 			outcomes <- out
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
+	// The run is held at the engine's gate until the other four uploads
+	// have answered, so each of them found it running.
+	for deadline := time.Now().Add(30 * time.Second); len(outcomes) < len(ids)-1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	close(e.engine.gate)
 	wg.Wait()
 	close(outcomes)
