@@ -825,7 +825,8 @@ func (p *report) scans() {
 	s.WriteString("Where the time goes differs from the clean page of item 1. The engine measures the height of each page's characters and reads pages " +
 		"whose text is taller than Tesseract reads best shrunk to it (`internal/tesseract/scale.go`): the 600-dpi receipt is read at about half its size, " +
 		"in less time and with fewer errors than the CLI reading it whole. A JPEG's grey page is its luma plane, copied, not a conversion of every pixel. " +
-		"What is left around recognition is Go's decoding of the file (the price of never letting Tesseract parse an upload), " +
-		"and for the JPEG-in-TIFF files, converting them with `tiffcp` in the sandbox.\n")
+		"What is left around recognition is Go's decoding of the file (the price of never letting Tesseract parse an upload). " +
+		"The 3-page receipt scan reads more words than the CLI, and takes longer for it: its second page has faint print inside the scanner's dark edge, " +
+		"an empty page to the CLI, which the engine reads once it has painted that edge out (`internal/tesseract/border.go`).\n")
 	p.section("1b. Real scans", s.String())
 }

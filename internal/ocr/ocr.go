@@ -113,7 +113,7 @@ func (o Options) ResultKey(contentSHA256, engineVersion string) string {
 
 // PipelineVersion changes whenever preprocessing or result assembly changes in
 // a way that alters results, so that old cached results are not reused.
-const PipelineVersion = "5"
+const PipelineVersion = "6"
 
 // Result is what OCR read from one document.
 type Result struct {

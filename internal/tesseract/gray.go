@@ -22,7 +22,8 @@ const (
 func grayPixels(img image.Image) []byte {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	if m, ok := img.(*image.Gray); ok && (m.Stride == w || h == 1) {
+	if grayInPlace(img) {
+		m := img.(*image.Gray)
 		i := m.PixOffset(b.Min.X, b.Min.Y)
 		return m.Pix[i : i+w*h : i+w*h]
 	}
@@ -66,6 +67,13 @@ func grayPixels(img image.Image) []byte {
 		}
 	}
 	return pix
+}
+
+// grayInPlace says whether grayPixels returns img's own pixels: a grey
+// image whose rows lie one after another.
+func grayInPlace(img image.Image) bool {
+	m, ok := img.(*image.Gray)
+	return ok && (m.Stride == m.Rect.Dx() || m.Rect.Dy() == 1)
 }
 
 // grey8 is Leptonica's weighted sum of 8-bit channels, rounded.

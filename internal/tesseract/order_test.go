@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"text/tabwriter"
 
+	"github.com/otiai10/gosseract/v2"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
@@ -354,20 +354,17 @@ func TestCorpus_ReadingOrder(t *testing.T) {
 	var rows []row
 	read := func(doc eval.Doc, img image.Image, texts *[2][]string) {
 		b := img.Bounds()
-		pix, w, h := grayPixels(img), b.Dx(), b.Dy()
-		scale := e.heights.scale(charHeight(pix, w, h), w, h)
-		if scale != 1 {
-			pix, w, h = resizePixels(pix, w, h, scale)
-		}
-		dpi := min(maxDPI, max(minDPI, int(math.Round(float64(e.dpi)*scale))))
+		p := e.prepare(img)
+		var boxes []gosseract.BoundingBox
+		var err error
 		e.mu.Lock()
-		boxes, err := e.recognize(spix(pix, w, h), dpi, strings.Join(doc.Languages, "+"))
+		e.thread.run(func() { boxes, err = e.recognize(p.page, p.dpi, strings.Join(doc.Languages, "+")) })
 		e.mu.Unlock()
 		if err != nil {
 			t.Fatalf("%s: %v", doc.File, err)
 		}
-		if scale != 1 {
-			unscaleBoxes(boxes, scale, b.Dx(), b.Dy())
+		if p.scale != 1 {
+			unscaleBoxes(boxes, p.scale, b.Dx(), b.Dy())
 		}
 		lines, conf := tesseractLines(boxes)
 		texts[0] = append(texts[0], layoutPage(b.Dx(), b.Dy(), slices.Clone(lines), conf).Text)

@@ -24,9 +24,26 @@ import (
 // copy of at most about measurePixels pixels, so that it costs a few
 // milliseconds whatever the page's size; heights are then known to within a
 // block, which is fine for text that is tall enough to matter.
-func charHeight(pix []byte, w, h int) float64 {
+func charHeight(pix []byte, w, h int) float64 { return sampleOf(pix, w, h).charHeight() }
+
+// sample is a page block-averaged to at most about measurePixels pixels, in
+// blocks of step×step: what charHeight and clearFrame measure.
+type sample struct {
+	pix        []byte
+	w, h, step int
+}
+
+// sampleOf is the sample of a w×h grey page; the page itself when it is
+// small enough.
+func sampleOf(pix []byte, w, h int) sample {
 	step := max(1, int(math.Round(math.Sqrt(float64(w)*float64(h)/measurePixels))))
 	small, sw, sh := shrinkBlocks(pix, w, h, step)
+	return sample{small, sw, sh, step}
+}
+
+// charHeight is charHeight of the page sampled.
+func (s sample) charHeight() float64 {
+	small, sw, sh, step := s.pix, s.w, s.h, s.step
 	fg := foreground(small, sw, sh)
 	comps := components(small, sw, sh, fg)
 	// In page pixels: a speck under minCharPx is noise (JPEG ringing,
@@ -73,29 +90,33 @@ const (
 )
 
 // shrinkBlocks averages pix over step×step blocks (the last partial row and
-// column of blocks are dropped).
+// column of blocks are dropped). Each row of blocks sums its rows' pixels
+// by column first, a loop over bytes the compiler keeps tight, and then
+// each block's columns.
 func shrinkBlocks(pix []byte, w, h, step int) ([]byte, int, int) {
 	if step == 1 {
 		return pix, w, h
 	}
 	sw, sh := w/step, h/step
 	out := make([]byte, sw*sh)
-	sums := make([]int, sw)
-	n := step * step
+	cols := make([]uint32, sw*step)
+	n := uint32(step * step)
 	for sy := 0; sy < sh; sy++ {
-		clear(sums)
+		clear(cols)
 		for y := sy * step; y < (sy+1)*step; y++ {
-			row := pix[y*w : y*w+sw*step]
-			for sx := range sums {
-				s := 0
-				for _, v := range row[sx*step : (sx+1)*step] {
-					s += int(v)
-				}
-				sums[sx] += s
+			row := pix[y*w : y*w+len(cols)]
+			c := cols[:len(row)] // the same length: no bounds checks
+			for x, v := range row {
+				c[x] += uint32(v)
 			}
 		}
-		for sx, s := range sums {
-			out[sy*sw+sx] = byte((s + n/2) / n)
+		dst := out[sy*sw : (sy+1)*sw]
+		for sx := range dst {
+			var s uint32
+			for _, c := range cols[sx*step : (sx+1)*step] {
+				s += c
+			}
+			dst[sx] = byte((s + n/2) / n)
 		}
 	}
 	return out, sw, sh
@@ -117,8 +138,25 @@ func foreground(pix []byte, w, h int) func(byte) bool {
 		}
 	}
 	total := float64((w - 2*mx) * (h - 2*my))
-	var sumAll float64
+	t := otsu(&hist)
+	dark := 0
+	for _, n := range hist[:t+1] {
+		dark += n
+	}
+	tb := byte(t)
+	if float64(dark) <= total/2 {
+		return func(v byte) bool { return v <= tb }
+	}
+	return func(v byte) bool { return v > tb }
+}
+
+// otsu is Otsu's threshold of a grey histogram, the level that best splits
+// it in two classes (the most variance between them): values at or below it
+// are the dark class. It is 0 for a histogram of one value.
+func otsu(hist *[256]int) int {
+	var total, sumAll float64
 	for v, n := range hist {
+		total += float64(n)
 		sumAll += float64(v * n)
 	}
 	var best float64
@@ -135,15 +173,7 @@ func foreground(pix []byte, w, h int) func(byte) bool {
 			best, t = between, v
 		}
 	}
-	dark := 0
-	for _, n := range hist[:t+1] {
-		dark += n
-	}
-	tb := byte(t)
-	if float64(dark) <= total/2 {
-		return func(v byte) bool { return v <= tb }
-	}
-	return func(v byte) bool { return v > tb }
+	return t
 }
 
 // component is a connected set of foreground pixels: its bounding box (max

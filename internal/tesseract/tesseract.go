@@ -82,6 +82,7 @@ type Engine struct {
 	reads  int               // how many recognitions ran (a page may take two): for tests
 	scaled int               // how many pages were read rescaled: for tests
 	oneBit int               // how many pages were handed over at one bit a pixel: for tests
+	framed int               // how many pages had a dark frame painted out (border.go): for tests
 	closed bool
 
 	osd     *osd     // script detection for Auto, loaded on the first such page
@@ -159,10 +160,11 @@ func (e *Engine) Languages() []string { return slices.Clone(e.installed) }
 // Recognize reads one page. langs are Tesseract codes, the first primary
 // ("eng", "deu"); none means DefaultLanguage; Auto alone chooses them from
 // the page's script (see auto.go) and sets the page's Languages to those
-// read with. A page whose characters are
-// much taller or shorter than Tesseract reads best is resampled first (see
-// readableHeights); its boxes are still in the page's own pixels. It returns an *ocr.Error with
-// code ELANGUAGE for a language not installed and EOCRFAILED for an image
+// read with. The page is prepared first (see prepare): a dark frame that
+// would hide faint print is painted out, and a page whose characters are
+// much taller or shorter than Tesseract reads best is resampled; its boxes
+// are still in the page's own pixels. It returns an *ocr.Error with code
+// ELANGUAGE for a language not installed and EOCRFAILED for an image
 // Tesseract cannot take (empty, or a side over 32767 pixels). A context done
 // before recognition starts returns its error; once started, a page runs to
 // its end, because gosseract offers no way to stop it.
@@ -189,33 +191,8 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if b.Dx() > maxSide || b.Dy() > maxSide {
 		return nil, ocr.Errorf(ocr.EOCRFAILED, "the image is %d×%d; the OCR engine reads at most %d pixels a side", b.Dx(), b.Dy(), maxSide)
 	}
-	// Outside the lock: Go work that can overlap another page. pix may be
-	// img's own pixels (see grayPixels): it is only read.
-	w, h := b.Dx(), b.Dy()
-	pix := grayPixels(img)
-	scale := e.heights.scale(charHeight(pix, w, h), w, h)
-	if scale != 1 {
-		pix, w, h = resizePixels(pix, w, h, scale)
-	}
-	// What Tesseract is handed (see spix.go): a page of pure black and
-	// white at one bit a pixel, as the CLI hands over a bilevel scan. (A
-	// page rescaled has grey edges, and is grey.) Nothing here uses the
-	// grey pixels after it, so the collector may take them once Leptonica
-	// has its copy (releaseGo), unless the caller still holds img.
-	isBilevel := bilevel(pix)
-	var page []byte
-	if isBilevel {
-		page = spixBilevel(pix, w, h)
-	} else {
-		page = spix(pix, w, h)
-	}
-	dpi := e.dpi
-	if dpi > minDPI {
-		// The page's physical size is unchanged: its text is as many
-		// points tall as before, in fewer or more pixels. Tesseract's
-		// layout analysis measures columns and gaps in inches.
-		dpi = min(maxDPI, max(minDPI, int(math.Round(float64(dpi)*scale))))
-	}
+	// Outside the lock: Go work that can overlap another page.
+	p := e.prepare(img)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -225,11 +202,14 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if e.closed {
 		return nil, errors.New("tesseract: engine closed")
 	}
-	if scale != 1 {
+	if p.scale != 1 {
 		e.scaled++
 	}
-	if isBilevel {
+	if p.bilevel {
 		e.oneBit++
+	}
+	if p.framed {
+		e.framed++
 	}
 	var boxes []gosseract.BoundingBox
 	var used []string
@@ -237,9 +217,9 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	e.thread.run(func() {
 		tuneHeap()
 		if auto {
-			boxes, used, err = e.recognizeAuto(page, dpi)
+			boxes, used, err = e.recognizeAuto(p.page, p.dpi)
 		} else {
-			boxes, err = e.recognize(page, dpi, strings.Join(langs, "+"))
+			boxes, err = e.recognize(p.page, p.dpi, strings.Join(langs, "+"))
 		}
 		e.releasePage()
 		trimHeap()
@@ -247,12 +227,57 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, langs []string)
 	if err != nil {
 		return nil, err
 	}
-	if scale != 1 {
-		unscaleBoxes(boxes, scale, b.Dx(), b.Dy())
+	if p.scale != 1 {
+		unscaleBoxes(boxes, p.scale, b.Dx(), b.Dy())
 	}
 	read := buildPage(b.Dx(), b.Dy(), boxes)
 	read.Languages = used
 	return read, nil
+}
+
+// prepared is a page as Tesseract is handed it.
+type prepared struct {
+	page    []byte  // serialised for Leptonica (spix.go)
+	scale   float64 // what the page was resampled by: 1, or see readableHeights
+	dpi     int     // its resolution, as user_defined_dpi
+	bilevel bool    // handed over at one bit a pixel
+	framed  bool    // a dark frame was painted out (border.go)
+}
+
+// prepare makes img the page Tesseract reads: grey, its scanner's dark
+// frame painted out when that frame would take Tesseract's threshold,
+// resampled when its characters are far from the height Tesseract reads
+// best, and serialised for Leptonica.
+func (e *Engine) prepare(img image.Image) prepared {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	// pix may be img's own pixels (see grayPixels): clearFrame paints a
+	// copy of those.
+	pix := grayPixels(img)
+	sampled := sampleOf(pix, w, h)
+	pix, framed := clearFrame(pix, w, h, sampled, !grayInPlace(img))
+	scale := e.heights.scale(sampled.charHeight(), w, h)
+	if scale != 1 {
+		pix, w, h = resizePixels(pix, w, h, scale)
+	}
+	p := prepared{scale: scale, dpi: e.dpi, bilevel: bilevel(pix), framed: framed}
+	// A page of pure black and white goes at one bit a pixel, as the CLI
+	// hands over a bilevel scan. (A page rescaled has grey edges, and is
+	// grey.) Nothing uses the grey pixels after this, so the collector may
+	// take them once Leptonica has its copy (releaseGo), unless the
+	// caller still holds img.
+	if p.bilevel {
+		p.page = spixBilevel(pix, w, h)
+	} else {
+		p.page = spix(pix, w, h)
+	}
+	if p.dpi > minDPI {
+		// The page's physical size is unchanged: its text is as many
+		// points tall as before, in fewer or more pixels. Tesseract's
+		// layout analysis measures columns and gaps in inches.
+		p.dpi = min(maxDPI, max(minDPI, int(math.Round(float64(p.dpi)*scale))))
+	}
+	return p
 }
 
 // blankPGM is an 8×8 white page: reading it makes gosseract run its lazy
