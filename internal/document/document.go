@@ -39,7 +39,13 @@ type imagePages struct{ *imaging.Document }
 
 func (d imagePages) Page(ctx context.Context, i int) (image.Image, *ocr.Page, error) {
 	img, err := d.Document.Page(ctx, i)
-	return img, nil, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if !d.StatesResolution(i) {
+		return ocr.UnknownResolution{Image: img}, nil, nil
+	}
+	return img, nil, nil
 }
 
 func (d imagePages) Close() error { return d.Document.Close() }

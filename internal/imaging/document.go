@@ -71,6 +71,15 @@ func (d *Document) Pages() int {
 	return 1
 }
 
+// StatesResolution reports whether page i's file says how many of its
+// pixels make an inch (see statesResolution); a TIFF says it page by page.
+func (d *Document) StatesResolution(i int) bool {
+	if d.tiff != nil {
+		return i >= 0 && i < len(d.tiff.tags) && d.tiff.tags[i].resolution
+	}
+	return statesResolution(d.data)
+}
+
 // Page decodes page i (from 0), checking its header against the pixel limit
 // first, with the errors Decode gives. It returns an opaque image turned
 // upright, as Decode does.

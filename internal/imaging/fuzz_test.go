@@ -126,7 +126,8 @@ func checkFuzzedPage(t *testing.T, img image.Image, err error) {
 }
 
 // FuzzOrientation: the EXIF readers of JPEG, PNG, WebP and TIFF never
-// panic and always return an orientation from 1 to 8.
+// panic and always return an orientation from 1 to 8; the resolution
+// readers (JFIF, pHYs, BMP), which walk the same headers, never panic.
 func FuzzOrientation(f *testing.F) {
 	exif := exifBlock(6)
 	f.Add(exif)
@@ -134,7 +135,11 @@ func FuzzOrientation(f *testing.F) {
 	f.Add(appendWebPChunk(localFile(f, "gopher-doc.1bpp.lossless.webp"), "EXIF", exif))
 	f.Add(withOrientation(encode(f, "jpeg", page(4, 4)), 8))
 	f.Add(writeTIFF(tiffSpec{photometric: 1, bps: 8, colours: 1, orientation: 5}))
+	f.Add(insertPNGChunk(encode(f, "png", page(4, 4)), "pHYs", pHYs(11811, 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		statesResolution(data)
+		jfifDensity(data)
+		pngPHYs(data)
 		for _, o := range []int{Orientation(data), exifOrientation(data), pngOrientation(data), webpOrientation(data), tiffOrientation(data)} {
 			if o < 1 || o > 8 {
 				t.Fatalf("orientation %d", o)

@@ -24,6 +24,7 @@ import (
 // read.
 type tiffTags struct {
 	photometric, spp, bps, compression, predictor uint16
+	resolution                                    bool // it has an XResolution (282)
 }
 
 func readTIFFTags(dir []byte, order binary.ByteOrder) tiffTags {
@@ -33,6 +34,7 @@ func readTIFFTags(dir []byte, order binary.ByteOrder) tiffTags {
 		bps:         tiffShort(dir, order, 258, 1), // the first of its values only when there is one
 		compression: tiffShort(dir, order, 259, 1),
 		predictor:   tiffShort(dir, order, 317, 1),
+		resolution:  tiffHasTag(dir, order, 282),
 	}
 }
 

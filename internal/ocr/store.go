@@ -170,6 +170,14 @@ type PageSource interface {
 	Close() error
 }
 
+// UnknownResolution is a page image whose file does not say how many of
+// its pixels make an inch: a JPEG without JFIF density (phone photos, web
+// images), a PNG without pHYs (screenshots), a GIF. An engine then
+// estimates the resolution from the page itself instead of assuming a
+// scan's. Page sources wrap such images in it; it is only ever a page on
+// its way to an Engine.
+type UnknownResolution struct{ image.Image }
+
 // Documents opens uploaded files as pages.
 type Documents interface {
 	// Open reads enough of data, whose type was sniffed as contentType, to

@@ -106,7 +106,8 @@ func zoom(t *testing.T) float64 {
 }
 
 // zoomed resamples img by z, as a grey page; false when it would pass 35
-// megapixels (the corpus's largest page), which the tests leave out.
+// megapixels (the corpus's largest page), which the tests leave out. A
+// page whose file states no resolution still states none.
 func zoomed(img image.Image, z float64) (image.Image, bool) {
 	if z == 1 {
 		return img, true
@@ -116,7 +117,11 @@ func zoomed(img image.Image, z float64) (image.Image, bool) {
 		return nil, false
 	}
 	pix, nw, nh := resizePixels(grayPixels(img), w, h, z)
-	return &image.Gray{Pix: pix, Stride: nw, Rect: image.Rect(0, 0, nw, nh)}, true
+	out := &image.Gray{Pix: pix, Stride: nw, Rect: image.Rect(0, 0, nw, nh)}
+	if _, ok := img.(ocr.UnknownResolution); ok {
+		return ocr.UnknownResolution{Image: out}, true
+	}
+	return out, true
 }
 
 // TestCorpus_TextHeightScaling reads every page of the corpus twice, as it

@@ -354,7 +354,11 @@ func TestCorpus_ReadingOrder(t *testing.T) {
 	var rows []row
 	read := func(doc eval.Doc, img image.Image, texts *[2][]string) {
 		b := img.Bounds()
-		p := e.prepare(img)
+		u, unknownDPI := img.(ocr.UnknownResolution)
+		if unknownDPI {
+			img = u.Image
+		}
+		p := e.prepare(img, unknownDPI)
 		var boxes []gosseract.BoundingBox
 		var err error
 		e.mu.Lock()
