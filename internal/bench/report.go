@@ -826,7 +826,7 @@ func (p *report) scans() {
 		"whose text is taller than Tesseract reads best shrunk to it (`internal/tesseract/scale.go`): the 600-dpi receipt is read at about half its size, " +
 		"in less time and with fewer errors than the CLI reading it whole. A JPEG's grey page is its luma plane, copied, not a conversion of every pixel. " +
 		"What is left around recognition is Go's decoding of the file (the price of never letting Tesseract parse an upload). " +
-		"The 3-page receipt scan reads more words than the CLI, and takes longer for it: its second page has faint print inside the scanner's dark edge, " +
-		"an empty page to the CLI, which the engine reads once it has painted that edge out (`internal/tesseract/border.go`).\n")
+		"The 3-page receipt scan's second page has faint print inside the scanner's dark edge: " +
+		"an empty page to the CLI, which the engine reads once it has painted that edge out (`internal/tesseract/border.go`), so its words differ from the CLI's.\n")
 	p.section("1b. Real scans", s.String())
 }

@@ -35,41 +35,63 @@ func Orientation(data []byte) int {
 // exifOrientation returns a JPEG's EXIF Orientation (1 when absent or
 // unreadable), from the first APP1 "Exif" segment before the image data.
 func exifOrientation(data []byte) int {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+	seg := jpegSegment(data, func(marker byte, seg []byte) bool {
+		return marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00"))
+	})
+	if seg == nil {
 		return 1
+	}
+	return tiffOrientation(seg[6:])
+}
+
+// jpegSegment returns the contents of the first header segment of a JPEG,
+// before its image data, that match accepts (given its marker and its
+// contents, without the length); nil when none does.
+func jpegSegment(data []byte, match func(marker byte, seg []byte) bool) []byte {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return nil
 	}
 	for i := 2; i+4 <= len(data) && data[i] == 0xFF; {
 		marker := data[i+1]
 		n := int(binary.BigEndian.Uint16(data[i+2:]))
 		if marker == 0xDA || n < 2 || i+2+n > len(data) { // start of scan: no more headers
-			return 1
+			return nil
 		}
-		seg := data[i+4 : i+2+n]
-		if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
-			return tiffOrientation(seg[6:])
+		if seg := data[i+4 : i+2+n]; match(marker, seg) {
+			return seg
 		}
 		i += 2 + n
+	}
+	return nil
+}
+
+// pngOrientation returns the Orientation in a PNG's eXIf chunk (1 when
+// absent or unreadable).
+func pngOrientation(data []byte) int {
+	if c, ok := findPNGChunk(data, "eXIf"); ok {
+		return tiffOrientation(c)
 	}
 	return 1
 }
 
-// pngOrientation returns the Orientation in a PNG's eXIf chunk (1 when
-// absent or unreadable). The chunk must come before the image data (PNG
-// third edition, 11.3.6), so the walk stops at the first IDAT.
-func pngOrientation(data []byte) int {
+// findPNGChunk returns the data of a PNG's first chunk of type typ, and true;
+// false when there is none before the image data. Ancillary chunks must
+// come before it (PNG third edition, 11.3.6), so the walk stops at the
+// first IDAT.
+func findPNGChunk(data []byte, typ string) ([]byte, bool) {
 	for i := 8; i+8 <= len(data); {
 		n := int64(binary.BigEndian.Uint32(data[i:]))
-		typ := string(data[i+4 : i+8])
+		t := string(data[i+4 : i+8])
 		end := int64(i) + 8 + n
-		if typ == "IDAT" || end > int64(len(data)) {
-			return 1
+		if t == "IDAT" || end > int64(len(data)) {
+			return nil, false
 		}
-		if typ == "eXIf" {
-			return tiffOrientation(data[i+8 : end])
+		if t == typ {
+			return data[i+8 : end], true
 		}
 		i = int(end) + 4 // and the CRC
 	}
-	return 1
+	return nil, false
 }
 
 // webpOrientation returns the Orientation in a WebP's EXIF chunk (1 when
@@ -116,27 +138,37 @@ func tiffOrientation(t []byte) int {
 // entry, from a directory (a count, then 12-byte entries) at the start of
 // ifd; def when the tag is absent, of another type, or past the data.
 func tiffShort(ifd []byte, order binary.ByteOrder, tag, def uint16) uint16 {
-	if len(ifd) < 2 {
+	e := findTIFFEntry(ifd, order, tag)
+	if e == nil {
 		return def
+	}
+	switch order.Uint16(e[2:]) {
+	case 3: // SHORT
+		return order.Uint16(e[8:])
+	case 4: // LONG
+		return uint16(min(order.Uint32(e[8:]), 0xFFFF))
+	}
+	return def
+}
+
+// findTIFFEntry returns the 12-byte entry for tag of a directory (a count, then
+// 12-byte entries) at the start of ifd; nil when it has none within the
+// data.
+func findTIFFEntry(ifd []byte, order binary.ByteOrder, tag uint16) []byte {
+	if len(ifd) < 2 {
+		return nil
 	}
 	n := int(order.Uint16(ifd))
 	for k := range n {
 		e := ifd[min(2+12*k, len(ifd)):]
 		if len(e) < 12 {
-			return def
+			return nil
 		}
-		if order.Uint16(e) != tag {
-			continue
+		if order.Uint16(e) == tag {
+			return e[:12]
 		}
-		switch order.Uint16(e[2:]) {
-		case 3: // SHORT
-			return order.Uint16(e[8:])
-		case 4: // LONG
-			return uint16(min(order.Uint32(e[8:]), 0xFFFF))
-		}
-		return def
 	}
-	return def
+	return nil
 }
 
 // finish makes a decoded page what the engine reads: opaque, then upright

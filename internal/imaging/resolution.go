@@ -12,8 +12,9 @@ import (
 // pixels per metre. GIF and WebP have no such field. Phones write their
 // 72 dpi in EXIF, which Leptonica ignores, and so does this.
 //
-// Like the orientation parsers (exif.go) it reads untrusted bytes forward
-// only, checking every offset, and stops at the image data.
+// It walks the headers with the orientation parsers' readers (exif.go),
+// which read untrusted bytes forward only, check every offset, and stop at
+// the image data.
 func statesResolution(data []byte) bool {
 	switch Sniff(data) {
 	case JPEG:
@@ -32,58 +33,16 @@ func statesResolution(data []byte) bool {
 // dots per inch (units 1) or per centimetre (2); units 0 is only an aspect
 // ratio.
 func jfifDensity(data []byte) bool {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return false
-	}
-	for i := 2; i+4 <= len(data) && data[i] == 0xFF; {
-		marker := data[i+1]
-		n := int(binary.BigEndian.Uint16(data[i+2:]))
-		if marker == 0xDA || n < 2 || i+2+n > len(data) { // start of scan: no more headers
-			return false
-		}
-		seg := data[i+4 : i+2+n]
-		// "JFIF\0", version (2), units (1), X density (2), Y density (2).
-		if marker == 0xE0 && bytes.HasPrefix(seg, []byte("JFIF\x00")) && len(seg) >= 12 {
-			return (seg[7] == 1 || seg[7] == 2) && binary.BigEndian.Uint16(seg[8:]) > 0
-		}
-		i += 2 + n
-	}
-	return false
+	// "JFIF\0", version (2), units (1), X density (2), Y density (2).
+	seg := jpegSegment(data, func(marker byte, seg []byte) bool {
+		return marker == 0xE0 && bytes.HasPrefix(seg, []byte("JFIF\x00")) && len(seg) >= 12
+	})
+	return seg != nil && (seg[7] == 1 || seg[7] == 2) && binary.BigEndian.Uint16(seg[8:]) > 0
 }
 
 // pngPHYs reports whether a PNG has a pHYs chunk in pixels per metre (unit
 // 1; 0 is only an aspect ratio), before its image data.
 func pngPHYs(data []byte) bool {
-	for i := 8; i+8 <= len(data); {
-		n := int64(binary.BigEndian.Uint32(data[i:]))
-		typ := string(data[i+4 : i+8])
-		end := int64(i) + 8 + n
-		if typ == "IDAT" || end > int64(len(data)) {
-			return false
-		}
-		if typ == "pHYs" {
-			return n >= 9 && data[i+16] == 1 && binary.BigEndian.Uint32(data[i+8:]) > 0
-		}
-		i = int(end) + 4 // and the CRC
-	}
-	return false
-}
-
-// tiffHasTag reports whether a directory (a count, then 12-byte entries)
-// at the start of ifd has an entry for tag.
-func tiffHasTag(ifd []byte, order binary.ByteOrder, tag uint16) bool {
-	if len(ifd) < 2 {
-		return false
-	}
-	n := int(order.Uint16(ifd))
-	for k := range n {
-		e := ifd[min(2+12*k, len(ifd)):]
-		if len(e) < 12 {
-			return false
-		}
-		if order.Uint16(e) == tag {
-			return true
-		}
-	}
-	return false
+	c, ok := findPNGChunk(data, "pHYs")
+	return ok && len(c) >= 9 && c[8] == 1 && binary.BigEndian.Uint32(c) > 0
 }

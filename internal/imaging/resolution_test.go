@@ -3,7 +3,6 @@ package imaging
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/gif"
 	"image/jpeg"
@@ -27,21 +26,13 @@ func withJFIF(t *testing.T, units byte, density uint16, seg int) []byte {
 	return append(append(b.Bytes()[:2:2], app0...), b.Bytes()[2:]...)
 }
 
-// withPNGChunk puts a chunk into a PNG, before its first IDAT or after it.
-func withPNGChunk(t *testing.T, typ string, data []byte, afterIDAT bool) []byte {
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 16, 16))); err != nil {
-		t.Fatal(err)
-	}
-	p := b.Bytes()
-	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
-	chunk = append(append(chunk, typ...), data...)
-	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+// pngAfterIDAT puts a chunk into a PNG after its first IDAT, where
+// readers stop looking.
+func pngAfterIDAT(t *testing.T, typ string, data []byte) []byte {
+	p := encode(t, "png", page(4, 4))
 	at := bytes.Index(p, []byte("IDAT")) - 4
-	if afterIDAT {
-		at += 12 + int(binary.BigEndian.Uint32(p[at:]))
-	}
-	return append(append(bytes.Clone(p[:at]), chunk...), p[at:]...)
+	at += 12 + int(binary.BigEndian.Uint32(p[at:]))
+	return append(append(bytes.Clone(p[:at]), pngChunk(typ, data)...), p[at:]...)
 }
 
 func pHYs(x uint32, unit byte) []byte {
@@ -71,10 +62,10 @@ func TestStatesResolution(t *testing.T) {
 		{"JPEG with a JFIF segment too short", withJFIF(t, 1, 300, 10), false},
 		{"JPEG with a JFIF segment past the end", withJFIF(t, 1, 300, 60000), false},
 		{"PNG without pHYs", plainPNG.Bytes(), false},
-		{"PNG with pHYs in pixels per metre", withPNGChunk(t, "pHYs", pHYs(11811, 1), false), true},
-		{"PNG with pHYs as an aspect ratio", withPNGChunk(t, "pHYs", pHYs(1, 0), false), false},
-		{"PNG with a short pHYs", withPNGChunk(t, "pHYs", pHYs(11811, 1)[:5], false), false},
-		{"PNG with pHYs after its image data", withPNGChunk(t, "pHYs", pHYs(11811, 1), true), false},
+		{"PNG with pHYs in pixels per metre", insertPNGChunk(plainPNG.Bytes(), "pHYs", pHYs(11811, 1)), true},
+		{"PNG with pHYs as an aspect ratio", insertPNGChunk(plainPNG.Bytes(), "pHYs", pHYs(1, 0)), false},
+		{"PNG with a short pHYs", insertPNGChunk(plainPNG.Bytes(), "pHYs", pHYs(11811, 1)[:5]), false},
+		{"PNG with pHYs after its image data", pngAfterIDAT(t, "pHYs", pHYs(11811, 1)), false},
 		{"GIF", plainGIF.Bytes(), false},
 		{"BMP without pixels per metre", plainBMP.Bytes(), false},
 		{"BMP with pixels per metre", bmpPPM, true},

@@ -34,7 +34,7 @@ func readTIFFTags(dir []byte, order binary.ByteOrder) tiffTags {
 		bps:         tiffShort(dir, order, 258, 1), // the first of its values only when there is one
 		compression: tiffShort(dir, order, 259, 1),
 		predictor:   tiffShort(dir, order, 317, 1),
-		resolution:  tiffHasTag(dir, order, 282),
+		resolution:  findTIFFEntry(dir, order, 282) != nil,
 	}
 }
 
