@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -730,5 +732,38 @@ func TestRecognize_LeavesNothingOnTheCHeap(t *testing.T) {
 	// freed, by under half a kilobyte a reading, whatever the words.
 	if grown := cHeapInUse() - before; words < 400 || grown > 8*int64(words) {
 		t.Fatalf("the C heap in use grew by %d bytes over 4 readings of %d words", grown, words)
+	}
+}
+
+// TestRecognize_GoHoldsNoCopyOfThePageWhileReading checks that once
+// Leptonica has its copy of a page, Go's heap keeps nothing of the page
+// but the caller's image while Tesseract reads: the grey pixels and their
+// serialisation for Leptonica (as large as the page each) would sit beside
+// Tesseract's own memory at its peak. An engine's method that held the
+// serialised page to its end raised make bench's one-page peak from 76 to
+// 84 MB.
+func TestRecognize_GoHoldsNoCopyOfThePageWhileReading(t *testing.T) {
+	p := newSynthPage(t, 11)
+	p.column(synthMargin, synthMargin+60, synthWidth-2*synthMargin, townProse)
+	e := newEngine(t)
+	pagePixels := uint64(len(p.img.Pix)) // one byte a pixel: the caller's image
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var live []uint64
+	handedOver = func() {
+		metrics.Read(sample)
+		live = append(live, sample[0].Value.Uint64())
+	}
+	t.Cleanup(func() { handedOver = nil })
+	if _, err := e.Recognize(context.Background(), p.img, nil); err != nil {
+		t.Fatal(err)
+	}
+	runtime.KeepAlive(p.img) // the caller's image stays, as the handler's may
+	if len(live) != 1 {
+		t.Fatalf("the page was handed over %d times, want 1", len(live))
+	}
+	// The image itself and the engine's lasting state; a second copy of
+	// the page would take it over one and a half pages.
+	if live[0] > pagePixels*3/2 {
+		t.Fatalf("Go's heap held %.1f MB while Tesseract read a page of %.1f MB", float64(live[0])/1e6, float64(pagePixels)/1e6)
 	}
 }
