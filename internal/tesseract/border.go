@@ -1,7 +1,5 @@
 package tesseract
 
-import "slices"
-
 // Tesseract binarises a grey page with one threshold for the whole page,
 // Otsu's, before it looks for text. A scan or photo that shows the
 // scanner's lid or the table around the paper has a dark frame at its
@@ -38,15 +36,15 @@ const (
 	frameGrow = 3
 )
 
-// clearFrame returns the w×h grey page with its frame painted out, and
-// true; or pix itself and false when it has none that matters. s is the
-// page's sample: a frame is large, and found on it in a few milliseconds
-// on any page. pix is painted where it is when own says the caller owns
-// it, else on a copy: it may be the decoded image's own pixels.
-func clearFrame(pix []byte, w, h int, s sample, own bool) ([]byte, bool) {
+// clearFrame returns the grey page with its frame painted out, and true;
+// or g itself and false when it has none that matters. s is the page's
+// sample: a frame is large, and found on it in a few milliseconds on any
+// page. g is painted where it is when own says the caller owns it, else on
+// a copy: it may be the decoded image's own pixels.
+func clearFrame(g grey, s sample, own bool) (grey, bool) {
 	small, sw, sh, step := s.pix, s.w, s.h, s.step
 	if sw < 3 || sh < 3 {
-		return pix, false
+		return g, false
 	}
 	var hist [256]int
 	for _, v := range small {
@@ -55,7 +53,7 @@ func clearFrame(pix []byte, w, h int, s sample, own bool) ([]byte, bool) {
 	t1 := otsu(&hist)
 	frame, frameHist, n := edgeConnected(small, sw, sh, byte(t1))
 	if n == 0 || 2*n >= len(small) {
-		return pix, false
+		return g, false
 	}
 	rest := hist
 	for v, c := range frameHist {
@@ -72,7 +70,7 @@ func clearFrame(pix []byte, w, h int, s sample, own bool) ([]byte, bool) {
 		dark += rest[v]
 	}
 	if kept*lostPrint >= dark {
-		return pix, false
+		return g, false
 	}
 	// The paper's grey: the mean of the light class without the frame.
 	var sum, cnt int
@@ -80,12 +78,12 @@ func clearFrame(pix []byte, w, h int, s sample, own bool) ([]byte, bool) {
 		sum, cnt = sum+v*rest[v], cnt+rest[v]
 	}
 	if cnt == 0 {
-		return pix, false
+		return g, false
 	}
 	paper := byte(sum / cnt)
-	out := pix
+	w, h := g.w, g.h
 	if !own {
-		out = slices.Clone(pix)
+		g = g.packedCopy()
 	}
 	// Each run of frame blocks along a row of blocks is painted as one
 	// rectangle, grown by frameGrow on every side. shrinkBlocks drops the
@@ -111,11 +109,11 @@ func clearFrame(pix []byte, w, h int, s sample, own bool) ([]byte, bool) {
 				x1 = w
 			}
 			for y := y0; y < y1; y++ {
-				fill(out[y*w+x0:y*w+x1], paper)
+				fill(g.row(y)[x0:x1], paper)
 			}
 		}
 	}
-	return out, true
+	return g, true
 }
 
 // fill sets every byte of b to v.

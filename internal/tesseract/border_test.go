@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image"
+	"image/draw"
 	"slices"
 	"strings"
 	"testing"
@@ -79,7 +80,9 @@ func TestClearFrame_PaintsTheFrameAndNothingElse(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			img := framedPage(t, c.w, c.h, c.px, c.frame)
 			in := bytes.Clone(img.Pix)
-			out, ok := clearFrame(img.Pix, c.w, c.h, sampleOf(img.Pix, c.w, c.h), false)
+			page := packed(img.Pix, c.w, c.h)
+			cleared, ok := clearFrame(page, sampleOf(page), false)
+			out := cleared.pix
 			if !ok {
 				t.Fatal("the frame was not cleared")
 			}
@@ -141,20 +144,22 @@ func TestClearFrame_LeavesOtherDarkEdgesAlone(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			img := c.page(t)
-			out, ok := clearFrame(img.Pix, w, h, sampleOf(img.Pix, w, h), false)
+			page := packed(img.Pix, w, h)
+			out, ok := clearFrame(page, sampleOf(page), false)
 			if ok {
 				t.Fatal("cleared a frame that does not hide the print")
 			}
-			if &out[0] != &img.Pix[0] {
+			if &out.pix[0] != &img.Pix[0] {
 				t.Fatal("not the page given")
 			}
 		})
 	}
 }
 
-// FuzzClearFrame gives clearFrame pages of any size and any pixels: it
-// must neither panic nor write the page it was given, and it hands back a
-// page of the same size.
+// FuzzClearFrame gives clearFrame pages of any size and any pixels, their
+// rows packed or padded as a decoded image's may be: it must neither panic
+// nor write the page it was given, and it hands back a page of the same
+// size.
 func FuzzClearFrame(f *testing.F) {
 	framed := framedPage(f, 60, 90, 8, 6)
 	f.Add(uint8(60), framed.Pix)
@@ -168,15 +173,91 @@ func FuzzClearFrame(f *testing.F) {
 		}
 		pix := data[:w*h]
 		in := bytes.Clone(pix)
-		out, ok := clearFrame(pix, w, h, sampleOf(pix, w, h), false)
-		if !bytes.Equal(pix, in) {
-			t.Fatal("the page given was written")
+		// The same bytes as a page one pixel narrower, each row padded
+		// by one, as a JPEG's luma plane is.
+		pages := []grey{packed(pix, w, h)}
+		if w > 1 {
+			pages = append(pages, grey{pix, w - 1, h, w})
 		}
-		if len(out) != len(pix) {
-			t.Fatalf("%d pixels back for %d", len(out), len(pix))
-		}
-		if !ok && &out[0] != &pix[0] {
-			t.Fatal("no frame, but not the page given")
+		for _, page := range pages {
+			out, ok := clearFrame(page, sampleOf(page), false)
+			if !bytes.Equal(pix, in) {
+				t.Fatal("the page given was written")
+			}
+			if out.w != page.w || out.h != page.h {
+				t.Fatalf("a %d×%d page back for %d×%d", out.w, out.h, page.w, page.h)
+			}
+			for y := range out.h {
+				_ = out.row(y) // every row is within its pixels
+			}
+			if !ok && &out.pix[0] != &pix[0] {
+				t.Fatal("no frame, but not the page given")
+			}
 		}
 	})
+}
+
+// TestPrepare_ReadsPaddedRowsWhereTheyLie prepares the same page held
+// three ways: packed, as a grey image inside a wider one (rows padded, as
+// a sub-image's are), and as a JPEG's luma plane whose width is not a
+// whole number of blocks. greyOf reads the last two in place, without a
+// copy; what Tesseract is handed must be the same byte for byte, frame
+// painted and page shrunk, and the images given must not be written.
+func TestPrepare_ReadsPaddedRowsWhereTheyLie(t *testing.T) {
+	e := newEngine(t)
+	big, _ := textPage(t, 1601, 3001, 48, false) // sampled at half size
+	for _, c := range []struct {
+		name   string
+		page   *image.Gray
+		framed bool
+	}{
+		{"a page with a frame to paint", framedPage(t, 1001, 2003, 48, 40), true},
+		{"a large page read where it lies", big, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			page := c.page
+			w, h := page.Rect.Dx(), page.Rect.Dy()
+			want := e.prepare(page, false)
+			if want.framed != c.framed || want.scale == 1 {
+				t.Fatalf("the page should be shrunk, and painted: %v (framed %v, scale %v)", c.framed, want.framed, want.scale)
+			}
+			wide := image.NewGray(image.Rect(0, 0, w+37, h+5))
+			for i := range wide.Pix {
+				wide.Pix[i] = 7 // nothing of it may show
+			}
+			inner := wide.SubImage(image.Rect(20, 3, 20+w, 3+h)).(*image.Gray)
+			draw.Draw(inner, inner.Bounds(), page, image.Point{}, draw.Src)
+			// As image/jpeg decodes it: each plane as wide as its blocks.
+			ys, cs := (w+15)&^15, (w+15)/16*8
+			ycc := &image.YCbCr{
+				Y: bytes.Repeat([]byte{7}, ys*h), Cb: make([]byte, cs*(h+1)/2), Cr: make([]byte, cs*(h+1)/2),
+				YStride: ys, CStride: cs, SubsampleRatio: image.YCbCrSubsampleRatio420, Rect: image.Rect(0, 0, w, h),
+			}
+			for y := range h {
+				copy(ycc.Y[y*ys:], page.Pix[y*page.Stride:y*page.Stride+w])
+			}
+			if ys == w {
+				t.Fatal("the luma plane's rows are not padded: the test tests nothing")
+			}
+			for _, held := range []struct {
+				name string
+				img  image.Image
+				pix  []byte
+			}{{"sub-image", inner, wide.Pix}, {"luma plane", ycc, ycc.Y}} {
+				// Read in place: the grey's pixels end where the image's do.
+				g, own := greyOf(held.img)
+				if end := func(b []byte) *byte { return &b[:cap(b)][cap(b)-1] }; own || end(g.pix) != end(held.pix) {
+					t.Fatalf("%s: greyOf copied the image's pixels", held.name)
+				}
+				before := bytes.Clone(held.pix)
+				got := e.prepare(held.img, false)
+				if got.scale != want.scale || got.framed != want.framed || got.dpi != want.dpi || !bytes.Equal(got.page, want.page) {
+					t.Fatalf("%s: prepared differently from the packed page (scale %v, framed %v)", held.name, got.scale, got.framed)
+				}
+				if !bytes.Equal(held.pix, before) {
+					t.Fatalf("%s: the image given was written", held.name)
+				}
+			}
+		})
+	}
 }

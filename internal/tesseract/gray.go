@@ -69,6 +69,61 @@ func grayPixels(img image.Image) []byte {
 	return pix
 }
 
+// grey is an 8-bit grey page: w×h pixels whose rows start stride bytes
+// apart in pix. A decoded image's own rows may be padded (a JPEG's luma
+// plane is as wide as its blocks), and prepare reads them where they are.
+type grey struct {
+	pix          []byte
+	w, h, stride int
+}
+
+// packed is a w×h page whose rows lie one after another.
+func packed(pix []byte, w, h int) grey { return grey{pix, w, h, w} }
+
+// row is the page's row y.
+func (g grey) row(y int) []byte { return g.pix[y*g.stride : y*g.stride+g.w : y*g.stride+g.w] }
+
+// packedCopy is the page with its rows one after another, in memory of
+// its own.
+func (g grey) packedCopy() grey {
+	out := make([]byte, g.w*g.h)
+	for y := range g.h {
+		copy(out[y*g.w:], g.row(y))
+	}
+	return packed(out, g.w, g.h)
+}
+
+// bilevel reports whether every pixel is pure black or pure white (see
+// the bytes' bilevel).
+func (g grey) bilevel() bool {
+	for y := range g.h {
+		if !bilevel(g.row(y)) {
+			return false
+		}
+	}
+	return true
+}
+
+// greyOf is img as a grey page, and whether the caller owns its pixels. A
+// grey image (a decoded grey PNG, a page pdftoppm drew) and a JPEG's luma
+// plane (see ycbcrGray) are read where they lie, not copied: copying a
+// 600-dpi receipt's 35 megapixels into fresh memory took as long as
+// decoding it (page faults: a touch of each new page of memory), and held
+// the page twice. Other images are converted by grayPixels.
+func greyOf(img image.Image) (g grey, own bool) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	switch m := img.(type) {
+	case *image.Gray:
+		i := m.PixOffset(b.Min.X, b.Min.Y)
+		return grey{m.Pix[i:], w, h, m.Stride}, false
+	case *image.YCbCr:
+		i := m.YOffset(b.Min.X, b.Min.Y)
+		return grey{m.Y[i:], w, h, m.YStride}, false
+	}
+	return packed(grayPixels(img), w, h), true
+}
+
 // grayInPlace says whether grayPixels returns img's own pixels: a grey
 // image whose rows lie one after another.
 func grayInPlace(img image.Image) bool {
@@ -88,10 +143,10 @@ func grey16(r, g, b uint32) uint8 {
 	return uint8(min(v+0.5, 255))
 }
 
-// ycbcrGray writes a JPEG's page as grey into pix: its luma plane, copied.
-// Luma is what a JPEG encodes at full resolution (colour is usually kept at
-// half), it is what imaging's orient keeps of a turned JPEG, and copying it
-// costs next to nothing, where converting each pixel to RGB and weighing
+// ycbcrGray writes a JPEG's page as grey into pix: its luma plane, copied
+// (greyOf reads it in place). Luma is what a JPEG encodes at full
+// resolution (colour is usually kept at half), it is what imaging's orient
+// keeps of a turned JPEG, and copying it costs little, where converting each pixel to RGB and weighing
 // the channels as Leptonica does (the tesseract CLI's grey) took 0.45–0.7 s
 // for a 600-dpi receipt (35 megapixels), as long as decoding it. The two
 // greys differ only on saturated colours (pure blue is 29 in luma, 51 in

@@ -24,7 +24,7 @@ import (
 // copy of at most about measurePixels pixels, so that it costs a few
 // milliseconds whatever the page's size; heights are then known to within a
 // block, which is fine for text that is tall enough to matter.
-func charHeight(pix []byte, w, h int) float64 { return sampleOf(pix, w, h).charHeight() }
+func charHeight(pix []byte, w, h int) float64 { return sampleOf(packed(pix, w, h)).charHeight() }
 
 // sample is a page block-averaged to at most about measurePixels pixels, in
 // blocks of step×step: what charHeight and clearFrame measure.
@@ -33,11 +33,11 @@ type sample struct {
 	w, h, step int
 }
 
-// sampleOf is the sample of a w×h grey page; the page itself when it is
-// small enough.
-func sampleOf(pix []byte, w, h int) sample {
-	step := max(1, int(math.Round(math.Sqrt(float64(w)*float64(h)/measurePixels))))
-	small, sw, sh := shrinkBlocks(pix, w, h, step)
+// sampleOf is the sample of a grey page; the page itself (its rows packed)
+// when it is small enough.
+func sampleOf(g grey) sample {
+	step := max(1, int(math.Round(math.Sqrt(float64(g.w)*float64(g.h)/measurePixels))))
+	small, sw, sh := shrinkBlocks(g, step)
 	return sample{small, sw, sh, step}
 }
 
@@ -93,18 +93,21 @@ const (
 // column of blocks are dropped). Each row of blocks sums its rows' pixels
 // by column first, a loop over bytes the compiler keeps tight, and then
 // each block's columns.
-func shrinkBlocks(pix []byte, w, h, step int) ([]byte, int, int) {
+func shrinkBlocks(g grey, step int) ([]byte, int, int) {
 	if step == 1 {
-		return pix, w, h
+		if g.stride != g.w {
+			g = g.packedCopy()
+		}
+		return g.pix[:g.w*g.h], g.w, g.h
 	}
-	sw, sh := w/step, h/step
+	sw, sh := g.w/step, g.h/step
 	out := make([]byte, sw*sh)
 	cols := make([]uint32, sw*step)
 	n := uint32(step * step)
 	for sy := 0; sy < sh; sy++ {
 		clear(cols)
 		for y := sy * step; y < (sy+1)*step; y++ {
-			row := pix[y*w : y*w+len(cols)]
+			row := g.pix[y*g.stride : y*g.stride+len(cols)]
 			c := cols[:len(row)] // the same length: no bounds checks
 			for x, v := range row {
 				c[x] += uint32(v)
@@ -255,7 +258,8 @@ func components(pix []byte, w, h int, fg func(byte) bool) []component {
 // of the old pixels it covers when shrinking (area averaging, which keeps
 // thin strokes as grey instead of dropping them), bilinear when enlarging.
 // It works a row at a time, holding two rows of floats besides the output.
-func resizeGray(pix []byte, w, h, nw, nh int, out []byte) {
+// Source rows start stride bytes apart.
+func resizeGray(pix []byte, w, h, stride, nw, nh int, out []byte) {
 	cx, cy := weights(w, nw), weights(h, nh)
 	acc := make([]float32, nw)
 	row := make([]float32, nw)
@@ -265,7 +269,7 @@ func resizeGray(pix []byte, w, h, nw, nh int, out []byte) {
 		for k, wy := range c.w {
 			sy := c.start + k
 			if sy != last {
-				src := pix[sy*w : (sy+1)*w]
+				src := pix[sy*stride : sy*stride+w]
 				for x, cx := range cx {
 					var s float32
 					for i, wx := range cx.w {
@@ -389,11 +393,17 @@ const (
 // resizePixels returns w×h grey pixels resampled by scale, and their new
 // size. Each side is rounded and kept between 1 and maxSide pixels.
 func resizePixels(pix []byte, w, h int, scale float64) (out []byte, nw, nh int) {
-	nw = min(maxSide, max(1, int(math.Round(float64(w)*scale))))
-	nh = min(maxSide, max(1, int(math.Round(float64(h)*scale))))
-	out = make([]byte, nw*nh)
-	resizeGray(pix, w, h, nw, nh, out)
-	return out, nw, nh
+	g := resize(packed(pix, w, h), scale)
+	return g.pix, g.w, g.h
+}
+
+// resize is the page resampled by scale, in memory of its own.
+func resize(g grey, scale float64) grey {
+	nw := min(maxSide, max(1, int(math.Round(float64(g.w)*scale))))
+	nh := min(maxSide, max(1, int(math.Round(float64(g.h)*scale))))
+	out := make([]byte, nw*nh)
+	resizeGray(g.pix, g.w, g.h, g.stride, nw, nh, out)
+	return packed(out, nw, nh)
 }
 
 // unscaleBoxes maps boxes read on a page scaled by scale back onto the

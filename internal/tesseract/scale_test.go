@@ -165,7 +165,7 @@ func TestResizeGray_AveragesWhenShrinking(t *testing.T) {
 	// 4×2 to 2×1: each new pixel is the mean of a 2×2 block.
 	src := []byte{0, 100, 200, 200, 100, 0, 0, 200}
 	out := make([]byte, 2)
-	resizeGray(src, 4, 2, 2, 1, out)
+	resizeGray(src, 4, 2, 4, 2, 1, out)
 	if out[0] != 50 || out[1] != 150 {
 		t.Fatalf("got %v, want [50 150]", out)
 	}
@@ -176,14 +176,14 @@ func TestResizeGray_AveragesWhenShrinking(t *testing.T) {
 		flat[i] = 77
 	}
 	small := make([]byte, 20*20)
-	resizeGray(flat, 30, 30, 20, 20, small)
+	resizeGray(flat, 30, 30, 30, 20, 20, small)
 	for i, v := range small {
 		if v != 77 {
 			t.Fatalf("pixel %d is %d, want 77", i, v)
 		}
 	}
 	big := make([]byte, 45*45)
-	resizeGray(flat, 30, 30, 45, 45, big)
+	resizeGray(flat, 30, 30, 30, 45, 45, big)
 	for i, v := range big {
 		if v != 77 {
 			t.Fatalf("enlarged pixel %d is %d, want 77", i, v)

@@ -67,11 +67,12 @@ func newSpix(w, h, depth int) (out, raster []byte, wpl int) {
 // does, for pixReadMem. Leptonica keeps an image as 32-bit words in the
 // machine's byte order, each holding four 8-bit pixels with the leftmost in
 // its most significant byte, and each line padded to a whole word.
-func spix(pix []byte, w, h int) []byte {
+func spix(g grey) []byte {
+	w, h := g.w, g.h
 	out, raster, wpl := newSpix(w, h, 8)
 	ne := binary.NativeEndian
 	for y := range h {
-		row := pix[y*w : (y+1)*w]
+		row := g.row(y)
 		line := raster[y*4*wpl : (y+1)*4*wpl]
 		x := 0
 		for ; x+4 <= w; x += 4 {
@@ -100,11 +101,12 @@ func spix(pix []byte, w, h int) []byte {
 // one bit a pixel, and is not thresholded again: the same text, about 5%
 // less time on a 300-dpi magazine page, and an eighth of the memory for
 // Leptonica's and Tesseract's copies of it.
-func spixBilevel(pix []byte, w, h int) []byte {
+func spixBilevel(g grey) []byte {
+	w, h := g.w, g.h
 	out, raster, wpl := newSpix(w, h, 1)
 	ne := binary.NativeEndian
 	for y := range h {
-		row := pix[y*w : (y+1)*w]
+		row := g.row(y)
 		line := raster[y*4*wpl : (y+1)*4*wpl]
 		for x0 := 0; x0 < w; x0 += 32 {
 			var word uint32

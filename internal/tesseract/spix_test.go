@@ -28,7 +28,7 @@ func TestSpix(t *testing.T) {
 		if !bytes.Equal(fromPGM, pix) {
 			t.Fatalf("%dx%d: Leptonica reads the PGM differently: the test itself is wrong", w, h)
 		}
-		s := spix(pix, w, h)
+		s := spix(packed(pix, w, h))
 		fromSpix, err := leptonicaGray(s, w, h, 8)
 		if err != nil {
 			t.Fatalf("%dx%d: %v", w, h, err)
@@ -53,7 +53,7 @@ func TestSpixBilevel(t *testing.T) {
 		if !bilevel(pix) {
 			t.Fatalf("%dx%d: black and white pixels not taken as bilevel", w, h)
 		}
-		got, err := leptonicaGray(spixBilevel(pix, w, h), w, h, 1)
+		got, err := leptonicaGray(spixBilevel(packed(pix, w, h)), w, h, 1)
 		if err != nil {
 			t.Fatalf("%dx%d: %v", w, h, err)
 		}
@@ -89,7 +89,7 @@ func TestRecognize_BilevelPageAtOneBit(t *testing.T) {
 		t.Fatalf("%d pages handed over at one bit, %d rescaled; want 1 and 0", e.oneBit, e.scaled)
 	}
 	e.mu.Lock()
-	boxes, err := e.recognize(spix(bw.Pix, w, h), DefaultDPI, DefaultLanguage)
+	boxes, err := e.recognize(spix(packed(bw.Pix, w, h)), DefaultDPI, DefaultLanguage)
 	e.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)

@@ -262,28 +262,26 @@ type prepared struct {
 // scan's, DefaultDPI) unless unknownDPI says the file gave none, when it
 // is estimated from the height of its characters (see dpiPerPixel).
 func (e *Engine) prepare(img image.Image, unknownDPI bool) prepared {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	// pix may be img's own pixels (see grayPixels): clearFrame paints a
-	// copy of those.
-	pix := grayPixels(img)
-	sampled := sampleOf(pix, w, h)
-	pix, framed := clearFrame(pix, w, h, sampled, !grayInPlace(img))
+	// g may be img's own pixels (see greyOf): clearFrame paints a copy of
+	// those.
+	g, own := greyOf(img)
+	sampled := sampleOf(g)
+	g, framed := clearFrame(g, sampled, own)
 	ch := sampled.charHeight()
-	scale := e.heights.scale(ch, w, h)
+	scale := e.heights.scale(ch, g.w, g.h)
 	if scale != 1 {
-		pix, w, h = resizePixels(pix, w, h, scale)
+		g = resize(g, scale)
 	}
-	p := prepared{scale: scale, dpi: e.dpi, bilevel: bilevel(pix), framed: framed}
+	p := prepared{scale: scale, dpi: e.dpi, bilevel: g.bilevel(), framed: framed}
 	// A page of pure black and white goes at one bit a pixel, as the CLI
 	// hands over a bilevel scan. (A page rescaled has grey edges, and is
 	// grey.) Nothing uses the grey pixels after this, so the collector may
 	// take them once Leptonica has its copy (releaseGo), unless the
 	// caller still holds img.
 	if p.bilevel {
-		p.page = spixBilevel(pix, w, h)
+		p.page = spixBilevel(g)
 	} else {
-		p.page = spix(pix, w, h)
+		p.page = spix(g)
 	}
 	switch {
 	case unknownDPI && ch > 0:
