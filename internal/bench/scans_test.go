@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/s3ocr/s3ocr/internal/document"
+	"github.com/s3ocr/s3ocr/internal/imaging"
+	"github.com/s3ocr/s3ocr/internal/tesseract"
 )
 
 // scanLangs is the language each real scan is read in (report.go's
@@ -25,15 +30,17 @@ func corpusDir() string {
 	return filepath.Join("..", "..", "..", "shared", "corpus")
 }
 
-// BenchmarkScans reads each real scan, one sub-benchmark per file, two ways
-// in each iteration, in an order that turns: the process function's S3
-// handler on a warm container, from the event to the result stored (as
-// BenchmarkOCRPage), and the tesseract command line on the same file with
-// the same language and one thread, as plain Tesseract reads it (its own
-// resolution handling: the file's, or its estimate). Each iteration's file
-// has bytes of its own after the image's end (ignored by every decoder), so
-// the process function never finds it cached. The report sums the files'
-// medians: the whole set's time against the CLI's.
+// BenchmarkScans reads each real scan, one sub-benchmark per file, three
+// ways in each iteration, in an order that turns: the process function's
+// S3 handler on a warm container, from the event to the result stored (as
+// BenchmarkOCRPage); the tesseract command line on the same file with the
+// same language and one thread, as plain Tesseract reads it (its own
+// resolution handling: the file's, or its estimate); and the warm engine
+// alone on the file's pages already decoded, which is what the handler
+// cannot save: recognition, with the engine's own preparation of the page.
+// Each iteration's file has bytes of its own after the image's end (ignored
+// by every decoder), so the process function never finds it cached. The
+// report sums the files' medians: the whole set's time against the CLI's.
 func BenchmarkScans(b *testing.B) {
 	cli, err := exec.LookPath("tesseract")
 	if err != nil {
@@ -46,12 +53,20 @@ func BenchmarkScans(b *testing.B) {
 	e := stack(b)
 	ctx := context.Background()
 	proc, rec := e.process(b)
+	engine, err := tesseract.New(tesseract.Config{TessdataPrefix: tessdata()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer engine.Close()
 	tmp := b.TempDir()
 
 	// Warm up the container's engine, and the models of both languages.
 	for _, lang := range []string{"eng", "deu"} {
 		_, ev := e.uploadIn(b, variant(b, warmUpPage(page(b)), 0), "image/png", lang)
 		if err := proc.Handle(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := engine.Recognize(ctx, warmUpPage(page(b)), []string{lang}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -65,8 +80,9 @@ func BenchmarkScans(b *testing.B) {
 		if strings.HasSuffix(f.File, ".tif") {
 			contentType = "image/tiff"
 		}
+		pages := decodePages(b, content)
 		b.Run(f.File, func(b *testing.B) {
-			var handlerT, cliT, handlerCPU, cliCPU, ocrT []time.Duration
+			var handlerT, cliT, handlerCPU, cliCPU, ocrT, engineT []time.Duration
 			var lastID, lastCLI string
 			i := 0
 			for b.Loop() {
@@ -90,6 +106,15 @@ func BenchmarkScans(b *testing.B) {
 						wall, cpu, lastCLI = runCLI(b, cli, file, "stdout", "--tessdata-dir", tessdata(), "-l", lang)
 						cliT, cliCPU = append(cliT, wall), append(cliCPU, cpu)
 					},
+					func() {
+						t0 := time.Now()
+						for _, pg := range pages {
+							if _, err := engine.Recognize(ctx, pg, []string{lang}); err != nil {
+								b.Fatal("engine:", err)
+							}
+						}
+						engineT = append(engineT, time.Since(t0))
+					},
 				}
 				for k := range steps {
 					steps[(k+i)%len(steps)]()
@@ -106,10 +131,35 @@ func BenchmarkScans(b *testing.B) {
 			b.ReportMetric(ms(percentile(handlerCPU, .5)), "handler-cpu-ms")
 			b.ReportMetric(ms(percentile(cliCPU, .5)), "cli-cpu-ms")
 			b.ReportMetric(ms(percentile(ocrT, .5)), "decode+ocr-ms")
+			g := percentile(engineT, .5)
+			b.ReportMetric(ms(g), "engine-ms")
+			b.ReportMetric(float64(g)/float64(c), "engine/cli")
 			b.ReportMetric(float64(len(st.Result.Pages)), "pages")
 			words := strings.Fields(st.Result.Text)
 			b.ReportMetric(float64(len(words)), "words")
 			b.ReportMetric(float64(len(strings.Fields(lastCLI))), "cli-words")
 		})
 	}
+}
+
+// decodePages decodes a file's pages as the process function does
+// (internal/document, which marks pages whose file states no resolution),
+// for the engine alone.
+func decodePages(b *testing.B, content []byte) []image.Image {
+	b.Helper()
+	ctx := context.Background()
+	src, err := (&document.Reader{MaxPixels: 60_000_000, MaxPages: 100}).Open(ctx, content, imaging.Sniff(content))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	var pages []image.Image
+	for i := range src.Pages() {
+		img, _, err := src.Page(ctx, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pages = append(pages, img)
+	}
+	return pages
 }
