@@ -116,8 +116,9 @@ func zoomed(img image.Image, z float64) (image.Image, bool) {
 	if float64(w)*float64(h)*z*z > 35e6 {
 		return nil, false
 	}
-	pix, nw, nh := resizePixels(grayPixels(img), w, h, z)
-	out := &image.Gray{Pix: pix, Stride: nw, Rect: image.Rect(0, 0, nw, nh)}
+	g, _ := greyOf(img)
+	g = resize(g, z)
+	out := &image.Gray{Pix: g.pix, Stride: g.w, Rect: image.Rect(0, 0, g.w, g.h)}
 	if _, ok := img.(ocr.UnknownResolution); ok {
 		return ocr.UnknownResolution{Image: out}, true
 	}

@@ -12,28 +12,26 @@ const (
 )
 
 // grayPixels is img as 8-bit grey, its rows one after another with nothing
-// between them: what charHeight measures and spix serialises. Transparent
-// pixels are laid over white, as a viewer shows them: text on a transparent
-// background is dark on light, not dark on black.
-//
-// A grey image whose rows already lie so (a decoded grey PNG, a page
-// pdftoppm drew) is returned as it is, not copied: a page is then held once
-// in Go and once serialised, not three times. The caller must only read it.
+// between them: greyOf's page, packed. A grey image whose rows already lie
+// so (a decoded grey PNG, a page pdftoppm drew) is returned as it is, not
+// copied; the caller must only read it.
 func grayPixels(img image.Image) []byte {
+	g, _ := greyOf(img)
+	if g.stride != g.w && g.h > 1 {
+		g = g.packedCopy()
+	}
+	return g.pix[: g.w*g.h : g.w*g.h]
+}
+
+// convertGray converts an image that is neither grey nor a JPEG's YCbCr to
+// 8-bit grey, its rows packed. Transparent pixels are laid over white, as a
+// viewer shows them: text on a transparent background is dark on light, not
+// dark on black.
+func convertGray(img image.Image) []byte {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	if grayInPlace(img) {
-		m := img.(*image.Gray)
-		i := m.PixOffset(b.Min.X, b.Min.Y)
-		return m.Pix[i : i+w*h : i+w*h]
-	}
 	pix := make([]byte, w*h)
 	switch m := img.(type) {
-	case *image.Gray:
-		for y := 0; y < h; y++ {
-			i := m.PixOffset(b.Min.X, b.Min.Y+y)
-			copy(pix[y*w:(y+1)*w], m.Pix[i:i+w])
-		}
 	case *image.RGBA:
 		for y := 0; y < h; y++ {
 			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
@@ -54,8 +52,6 @@ func grayPixels(img image.Image) []byte {
 				pix[y*w+x] = grey8(over(p[0]), over(p[1]), over(p[2]))
 			}
 		}
-	case *image.YCbCr:
-		ycbcrGray(m, pix)
 	default:
 		// Paletted, 16-bit, CMYK and the rest: slower, through color.Color.
 		for y := 0; y < h; y++ {
@@ -106,10 +102,19 @@ func (g grey) bilevel() bool {
 
 // greyOf is img as a grey page, and whether the caller owns its pixels. A
 // grey image (a decoded grey PNG, a page pdftoppm drew) and a JPEG's luma
-// plane (see ycbcrGray) are read where they lie, not copied: copying a
-// 600-dpi receipt's 35 megapixels into fresh memory took as long as
-// decoding it (page faults: a touch of each new page of memory), and held
-// the page twice. Other images are converted by grayPixels.
+// plane are read where they lie, not copied: copying a 600-dpi receipt's
+// 35 megapixels into fresh memory took as long as decoding it (page
+// faults: a touch of each new page of memory), and held the page twice.
+// Other images are converted (convertGray).
+//
+// A JPEG's grey page is its luma plane. Luma is what a JPEG encodes at
+// full resolution (colour is usually kept at half), it is what imaging's
+// orient keeps of a turned JPEG, and it costs nothing, where converting
+// each pixel to RGB and weighing the channels as Leptonica does (the
+// tesseract CLI's grey) took 0.45–0.7 s for a 600-dpi receipt, as long as
+// decoding it. The two greys differ only on saturated colours (pure blue
+// is 29 in luma, 51 in Leptonica's weights; both read as ink), and make
+// eval reads the corpus's JPEG receipts no worse with luma.
 func greyOf(img image.Image) (g grey, own bool) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -121,14 +126,7 @@ func greyOf(img image.Image) (g grey, own bool) {
 		i := m.YOffset(b.Min.X, b.Min.Y)
 		return grey{m.Y[i:], w, h, m.YStride}, false
 	}
-	return packed(grayPixels(img), w, h), true
-}
-
-// grayInPlace says whether grayPixels returns img's own pixels: a grey
-// image whose rows lie one after another.
-func grayInPlace(img image.Image) bool {
-	m, ok := img.(*image.Gray)
-	return ok && (m.Stride == m.Rect.Dx() || m.Rect.Dy() == 1)
+	return packed(convertGray(img), w, h), true
 }
 
 // grey8 is Leptonica's weighted sum of 8-bit channels, rounded.
@@ -141,21 +139,4 @@ func grey8(r, g, b int) uint8 {
 func grey16(r, g, b uint32) uint8 {
 	v := (redWeight*float64(r) + greenWeight*float64(g) + blueWeight*float64(b)) / 257
 	return uint8(min(v+0.5, 255))
-}
-
-// ycbcrGray writes a JPEG's page as grey into pix: its luma plane, copied
-// (greyOf reads it in place). Luma is what a JPEG encodes at full
-// resolution (colour is usually kept at half), it is what imaging's orient
-// keeps of a turned JPEG, and copying it costs little, where converting each pixel to RGB and weighing
-// the channels as Leptonica does (the tesseract CLI's grey) took 0.45–0.7 s
-// for a 600-dpi receipt (35 megapixels), as long as decoding it. The two
-// greys differ only on saturated colours (pure blue is 29 in luma, 51 in
-// Leptonica's weights; both read as ink), and make eval reads the corpus's
-// JPEG receipts no worse with luma.
-func ycbcrGray(m *image.YCbCr, pix []byte) {
-	b := m.Rect
-	w := b.Dx()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		copy(pix[(y-b.Min.Y)*w:][:w], m.Y[m.YOffset(b.Min.X, y):])
-	}
 }

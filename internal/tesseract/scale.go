@@ -390,14 +390,8 @@ const (
 	maxDPI = 2400
 )
 
-// resizePixels returns w×h grey pixels resampled by scale, and their new
-// size. Each side is rounded and kept between 1 and maxSide pixels.
-func resizePixels(pix []byte, w, h int, scale float64) (out []byte, nw, nh int) {
-	g := resize(packed(pix, w, h), scale)
-	return g.pix, g.w, g.h
-}
-
-// resize is the page resampled by scale, in memory of its own.
+// resize is the page resampled by scale, in memory of its own. Each side
+// is rounded and kept between 1 and maxSide pixels.
 func resize(g grey, scale float64) grey {
 	nw := min(maxSide, max(1, int(math.Round(float64(g.w)*scale))))
 	nh := min(maxSide, max(1, int(math.Round(float64(g.h)*scale))))
