@@ -117,7 +117,7 @@ ifeq ($(GOARCH)-$(shell uname -m),arm64-x86_64)
 CROSS_DEPS := arm64-sysroot
 ARM64_SYSROOT ?= $(or $(S3OCR_ARM64_SYSROOT),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/s3ocr/sysroot-arm64)
 CROSS_ENV := CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
-  CGO_CFLAGS="-O2 -g -I$(ARM64_SYSROOT)/usr/include" CGO_CXXFLAGS="-O2 -g -I$(ARM64_SYSROOT)/usr/include" \
+  CGO_CFLAGS="-O2 -g -I$(ARM64_SYSROOT)/usr/include -I$(ARM64_SYSROOT)/usr/include/$(TRIPLET_arm64)" CGO_CXXFLAGS="-O2 -g -I$(ARM64_SYSROOT)/usr/include" \
   CGO_LDFLAGS="-L$(ARM64_SYSROOT)/usr/lib/aarch64-linux-gnu"
 LAYER_ENV += SYSROOT=$(ARM64_SYSROOT)
 endif

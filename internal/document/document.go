@@ -1,6 +1,6 @@
 // Package document opens uploaded files as pages for the process function:
-// images through internal/imaging, PDFs through internal/pdf. It implements
-// ocr.Documents.
+// images through internal/imaging (GreyPage: the grey a reader of text
+// needs), PDFs through internal/pdf. It implements ocr.Documents.
 package document
 
 import (
@@ -38,7 +38,7 @@ func (r *Reader) Open(ctx context.Context, data []byte, contentType string) (ocr
 type imagePages struct{ *imaging.Document }
 
 func (d imagePages) Page(ctx context.Context, i int) (image.Image, *ocr.Page, error) {
-	img, err := d.Document.Page(ctx, i)
+	img, err := d.Document.GreyPage(ctx, i)
 	if err != nil {
 		return nil, nil, err
 	}

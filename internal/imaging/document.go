@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"io"
 	"os"
 	"os/exec"
@@ -78,6 +79,42 @@ func (d *Document) StatesResolution(i int) bool {
 		return i >= 0 && i < len(d.tiff.tags) && d.tiff.tags[i].resolution
 	}
 	return statesResolution(d.data)
+}
+
+// GreyPage is Page for a reader of text, which needs only a page's grey.
+// A grey or YCbCr JPEG (how most scans and photos are saved) comes back as
+// its luma plane, the grey image/jpeg's YCbCr holds, as an *image.Gray
+// decoded by libjpeg-turbo where the build has cgo (jpeggrey.go): about a
+// third of image/jpeg's time on a large scan, and no chroma planes in
+// memory. It passes the same checks as Decode first (the pixel limit and
+// the JPEG's scans) and turns the page the same way. Every other page, and
+// a JPEG that libjpeg-turbo does not read to its end without a warning, is
+// Page's, errors included.
+func (d *Document) GreyPage(ctx context.Context, i int) (image.Image, error) {
+	if d.tiff == nil && i == 0 && Sniff(d.data) == JPEG {
+		if img, ok := d.jpegGrey(); ok {
+			return img, nil
+		}
+	}
+	return d.Page(ctx, i)
+}
+
+// jpegGrey is GreyPage's JPEG page, when every check passes and
+// libjpeg-turbo reads it cleanly.
+func (d *Document) jpegGrey() (image.Image, bool) {
+	var cfg image.Config
+	err := contain(d.data, func() (err error) {
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(d.data))
+		return err
+	})
+	if err != nil || checkSize("JPEG", cfg.Width, cfg.Height, d.maxPixels) != nil || checkJPEGScans(d.data) != nil {
+		return nil, false
+	}
+	img, ok := jpegGrey(d.data, cfg.Width, cfg.Height)
+	if !ok {
+		return nil, false
+	}
+	return finish(img, Orientation(d.data)), true
 }
 
 // Page decodes page i (from 0), checking its header against the pixel limit
