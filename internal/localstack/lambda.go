@@ -124,7 +124,7 @@ type Stats struct {
 	Throttles    int      // synchronous calls refused because every container was busy
 	Attempts     int      // asynchronous attempts
 	Failures     int      // asynchronous attempts that failed
-	DeadLettered int      // asynchronous events given up on
+	DeadLettered int      // asynchronous events given up on, once sent to the destination
 	Pending      int      // asynchronous events queued or running
 	Containers   int      // containers now warm or busy
 	Reports      []Report // the latest invocations' reports, oldest first (at most 1,000)
@@ -515,9 +515,13 @@ type destinationResponse struct {
 }
 
 func (l *Lambda) deadLetter(fn *lambdaFunction, ev *asyncEvent, condition string) {
-	fn.mu.Lock()
-	fn.stats.DeadLettered++
-	fn.mu.Unlock()
+	// Counted once the record is in its destination, so that whoever sees
+	// the count (a test polling Stats) finds the record there too.
+	defer func() {
+		fn.mu.Lock()
+		fn.stats.DeadLettered++
+		fn.mu.Unlock()
+	}()
 	l.log.Error("asynchronous event given up on", "function", fn.spec.Name, "requestId", ev.id,
 		"condition", condition, "attempts", ev.attempts, "destination", fn.spec.DeadLetterDir)
 	if fn.spec.DeadLetterDir == "" && fn.spec.DeadLetter == nil {

@@ -379,3 +379,30 @@ func TestLambda_UnknownFunctionsAndClosedService(t *testing.T) {
 		t.Error("two functions of one name were accepted")
 	}
 }
+
+// TestLambda_AGivenUpEventIsCountedOnceItsRecordIsSent: whoever sees
+// DeadLettered go up (e2e/redrive polls it, then reads the queue) finds the
+// record already in the destination.
+func TestLambda_AGivenUpEventIsCountedOnceItsRecordIsSent(t *testing.T) {
+	sending, release := make(chan struct{}), make(chan struct{})
+	var sent [][]byte
+	l := startLambda(t, FunctionSpec{Name: "Errors", Path: echoBootstrap(t), Timeout: 30 * time.Second, MaxRetryAttempts: intp(0),
+		DeadLetter: func(rec []byte) error {
+			close(sending)
+			<-release
+			sent = append(sent, rec)
+			return nil
+		}})
+	if _, err := l.InvokeAsync("Errors", []byte(`{"do":"error","echo":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	<-sending
+	if s := l.Stats("Errors"); s.DeadLettered != 0 {
+		t.Errorf("counted %d given up before its record was sent", s.DeadLettered)
+	}
+	close(release)
+	waitDrained(t, l)
+	if s := l.Stats("Errors"); s.DeadLettered != 1 || len(sent) != 1 {
+		t.Errorf("stats %+v, %d records sent", s, len(sent))
+	}
+}
