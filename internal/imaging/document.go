@@ -86,14 +86,23 @@ func (d *Document) StatesResolution(i int) bool {
 // its luma plane, the grey image/jpeg's YCbCr holds, as an *image.Gray
 // decoded by libjpeg-turbo where the build has cgo (jpeggrey.go): about a
 // third of image/jpeg's time on a large scan, and no chroma planes in
-// memory. It passes the same checks as Decode first (the pixel limit and
-// the JPEG's scans) and turns the page the same way. Every other page, and
-// a JPEG that libjpeg-turbo does not read to its end without a warning, is
+// memory. So does a JPEG-compressed TIFF page, strip by strip (its RGB
+// weighted as Leptonica weighs it, which internal/tesseract does too). It
+// passes the same checks as Decode first (the pixel limit and the JPEG's
+// scans) and turns the page the same way. Every other page, and a JPEG
+// that libjpeg-turbo does not read to its end without a warning, is
 // Page's, errors included.
 func (d *Document) GreyPage(ctx context.Context, i int) (image.Image, error) {
-	if d.tiff == nil && i == 0 && Sniff(d.data) == JPEG {
+	switch {
+	case !libjpeg || i < 0 || i >= d.Pages():
+	case d.tiff == nil && Sniff(d.data) == JPEG:
 		if img, ok := d.jpegGrey(); ok {
 			return img, nil
+		}
+	case d.tiff != nil && d.tiff.tags[i].compression == 7:
+		img, err := decodeTIFFJPEG(d.data, d.tiff.order, d.tiff.ifds[i], d.maxPixels, true)
+		if err == nil {
+			return finish(img, d.tiff.orientation[i]), nil
 		}
 	}
 	return d.Page(ctx, i)
@@ -182,7 +191,7 @@ func tiffPage(data []byte, p *tiffPages, i int, maxPixels int64) (image.Image, e
 	case t.isGreyAlpha():
 		return decodeGreyAlpha(data, p.order, p.ifds[i], maxPixels)
 	case t.compression == 7:
-		return decodeTIFFJPEG(data, p.order, p.ifds[i], maxPixels)
+		return decodeTIFFJPEG(data, p.order, p.ifds[i], maxPixels, false)
 	case (t.compression == 3 || t.compression == 4) && t.photometric == 1:
 		// x/image/tiff reads CCITT codes as if black were always 1 (white
 		// runs as 1 bits); TIFF's codes say white is 0 and Photometric says

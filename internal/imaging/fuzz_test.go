@@ -77,9 +77,10 @@ func FuzzGreyAlphaTIFF(f *testing.F) {
 	})
 }
 
-// FuzzTIFFJPEG: the JPEG-in-TIFF reader never panics, fails only with the
-// codes that send a page to libtiff or refuse it, and never returns a page
-// over the limit. Its seeds are libtiff's own JPEG TIFFs: grey and RGB, in
+// FuzzTIFFJPEG: the JPEG-in-TIFF reader, in Go and through libjpeg-turbo
+// (grey), never panics, fails only with the codes that send a page to
+// libtiff or refuse it, and never returns a page over the limit; both read
+// a page at the same size. Its seeds are libtiff's own JPEG TIFFs: grey and RGB, in
 // one strip and in several.
 func FuzzTIFFJPEG(f *testing.F) {
 	if tool, err := exec.LookPath("tiffcp"); err == nil {
@@ -101,8 +102,13 @@ func FuzzTIFFJPEG(f *testing.F) {
 		if err != nil || p.tags[0].compression != 7 {
 			return
 		}
-		img, err := decodeTIFFJPEG(data, p.order, p.ifds[0], fuzzLimit)
+		img, err := decodeTIFFJPEG(data, p.order, p.ifds[0], fuzzLimit, false)
 		checkFuzzedPage(t, img, err)
+		grey, gerr := decodeTIFFJPEG(data, p.order, p.ifds[0], fuzzLimit, true)
+		checkFuzzedPage(t, grey, gerr)
+		if err == nil && gerr == nil && grey.Bounds() != img.Bounds() {
+			t.Fatalf("grey %v, colour %v", grey.Bounds(), img.Bounds())
+		}
 	})
 }
 

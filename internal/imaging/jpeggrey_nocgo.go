@@ -4,6 +4,10 @@ package imaging
 
 import "image"
 
-// jpegGrey needs cgo (jpeggrey.go); without it every JPEG goes to
+// Without cgo there is no libjpeg-turbo (jpeggrey.go): every JPEG goes to
 // image/jpeg.
+const libjpeg = false
+
 func jpegGrey(data []byte, w, h int) (*image.Gray, bool) { return nil, false }
+
+func jpegGreyRows(data []byte, w, h, rows, photometric int, out []byte) bool { return false }

@@ -26,8 +26,11 @@ import (
 // libtiff would refuse.
 
 // decodeTIFFJPEG decodes the JPEG-compressed page whose directory is at
-// off, or returns an EUNSUPPORTED error for the converters to try.
-func decodeTIFFJPEG(data []byte, order binary.ByteOrder, off uint32, maxPixels int64) (image.Image, error) {
+// off, or returns an EUNSUPPORTED error for the converters to try. With
+// grey, for GreyPage, each strip is decoded by libjpeg-turbo straight into
+// a grey page (jpegGreyRows): a colour book page at 300 dpi (1457×2084)
+// took image/jpeg 100–175 ms and 12 MB as RGBA, where its grey is 3 MB.
+func decodeTIFFJPEG(data []byte, order binary.ByteOrder, off uint32, maxPixels int64, grey bool) (image.Image, error) {
 	no := func(why string) error {
 		return ocr.Errorf(ocr.EUNSUPPORTED, "the TIFF's JPEG page is read through libtiff: %s", why)
 	}
@@ -113,6 +116,16 @@ func decodeTIFFJPEG(data []byte, order binary.ByteOrder, off uint32, maxPixels i
 		}
 		if err := checkJPEGScans(stream); err != nil {
 			return nil, err // a scan bomb: libtiff would take as long
+		}
+		if grey {
+			if out == nil {
+				out = image.NewGray(image.Rect(0, 0, int(w), int(h)))
+			}
+			page := out.(*image.Gray).Pix[y0*int(w):]
+			if !jpegGreyRows(stream, int(w), cfg.Height, y1-y0, int(photometric), page) {
+				return nil, no("libjpeg-turbo did not read a strip cleanly")
+			}
+			continue
 		}
 		img, err := jpeg.Decode(bytes.NewReader(stream))
 		if err != nil {

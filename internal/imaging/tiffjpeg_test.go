@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"image"
+	"image/color"
+	"strings"
 	"testing"
 
 	"github.com/s3ocr/s3ocr/internal/ocr"
@@ -59,6 +61,24 @@ func TestTIFFJPEG_ReadInGoAsLibtiffReadsIt(t *testing.T) {
 				if mean, worst := lumaDiff(t, got, ref); mean > 1.5 || worst > 48 {
 					t.Fatalf("page %d differs from libtiff's by %.2f on average, %d at most", i+1, mean, worst)
 				}
+				// A reader of text gets the page grey, from libjpeg-turbo.
+				grey, err := d.GreyPage(context.Background(), i)
+				if err != nil {
+					t.Fatalf("page %d grey: %v", i+1, err)
+				}
+				if _, ok := grey.(*image.Gray); !ok && cgoBuild {
+					t.Fatalf("page %d: GreyPage gave a %T", i+1, grey)
+				}
+				// RGB samples are weighed as Leptonica weighs them (0.3, 0.5,
+				// 0.2), as internal/tesseract does any RGB page; YCbCr and
+				// grey pages are their luma.
+				weights := [3]float64{0.299, 0.587, 0.114}
+				if strings.HasPrefix(c.name, "RGB") {
+					weights = [3]float64{0.3, 0.5, 0.2}
+				}
+				if mean, worst := greyDiff(t, grey, ref, weights); grey.Bounds() != ref.Bounds() || mean > 1.5 || worst > 48 {
+					t.Fatalf("page %d grey, %v, differs from libtiff's %v by %.2f on average, %d at most", i+1, grey.Bounds(), ref.Bounds(), mean, worst)
+				}
 			}
 			if d.dir != "" {
 				t.Fatal("a page was converted by libtiff: Go did not read it")
@@ -112,9 +132,11 @@ func TestTIFFJPEG_LeavesWhatItDoesNotExpectToLibtiff(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b := append([]byte(nil), good...)
 			corrupt(b)
-			_, err := decodeTIFFJPEG(b, p.order, p.ifds[0], limit)
-			if ocr.ErrorCode(err) != ocr.EUNSUPPORTED {
-				t.Fatalf("got %v, want unsupported", err)
+			for _, grey := range []bool{false, true} {
+				_, err := decodeTIFFJPEG(b, p.order, p.ifds[0], limit, grey)
+				if ocr.ErrorCode(err) != ocr.EUNSUPPORTED {
+					t.Fatalf("grey %v: got %v, want unsupported", grey, err)
+				}
 			}
 		})
 	}
@@ -233,6 +255,27 @@ func rawTIFF(w, h int, photometric, spp uint16, pix []byte) []byte {
 
 // lumaDiff is the mean and largest difference in luma between two pages of
 // the same size.
+// greyDiff compares a grey page with the grey of a colour one, weighted so.
+func greyDiff(t *testing.T, g, ref image.Image, weights [3]float64) (float64, int) {
+	t.Helper()
+	if g.Bounds().Size() != ref.Bounds().Size() {
+		t.Fatalf("pages of %v and %v", g.Bounds(), ref.Bounds())
+	}
+	var sum, worst int
+	w, h := g.Bounds().Dx(), g.Bounds().Dy()
+	for y := range h {
+		for x := range w {
+			r, gr, bl, _ := ref.At(ref.Bounds().Min.X+x, ref.Bounds().Min.Y+y).RGBA()
+			want := int((weights[0]*float64(r) + weights[1]*float64(gr) + weights[2]*float64(bl)) / 257)
+			got := int(color.GrayModel.Convert(g.At(g.Bounds().Min.X+x, g.Bounds().Min.Y+y)).(color.Gray).Y)
+			d := max(got-want, want-got)
+			sum += d
+			worst = max(worst, d)
+		}
+	}
+	return float64(sum) / float64(w*h), worst
+}
+
 func lumaDiff(t *testing.T, a, b image.Image) (float64, int) {
 	t.Helper()
 	if a.Bounds().Size() != b.Bounds().Size() {
