@@ -1,5 +1,0 @@
-//go:build !cgo
-
-package imaging
-
-const cgoBuild = false
